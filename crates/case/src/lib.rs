@@ -13,5 +13,5 @@ pub use error::CaseError;
 pub use files::CaseFiles;
 pub use grid::{GridCentre, GridSpec};
 pub use load::{load_case, Case, GeometryFix};
-pub use patch::{Channels, Normalisation, Patch};
+pub use patch::{Channels, NormMethod, Normalisation, Patch};
 pub use prompt::Prompt;

@@ -1,10 +1,13 @@
 //! A case resampled onto a working grid, with each channel normalised.
 //!
-//! Normalisation (per channel, per working grid): robust z-score over the voxels that lie inside
-//! the channel's field of view and are non-zero (zero is the fill value of registration and
-//! padding): values are clipped to the [p_low, p_high] percentiles of those voxels, then centred
-//! on their mean and divided by their standard deviation. Voxels outside the field of view are 0.
-//! τσ = 0.3 of the growth rule is measured on these units.
+//! Normalisation (per channel, per working grid), over the voxels that lie inside the channel's
+//! field of view and are non-zero (zero is the fill value of registration and padding): values
+//! are clipped to the [p_low, p_high] percentiles of those voxels, then either mapped linearly
+//! onto [0, 1] (`range`, default) or centred on their mean and divided by their standard
+//! deviation (`z_score`). Voxels outside the field of view are 0. τσ = 0.3 of the growth rule is
+//! measured in these units: on [0, 1] a local std of 0.3 is a coarse homogeneity test (about
+//! 1.3 standard deviations of a typical T2W window), on z-scores it is a strict one, and the
+//! README shows what each does to region growing.
 
 use promptseg_volume::{resample_linear, resample_nearest, Geometry};
 use serde::{Deserialize, Serialize};
@@ -15,13 +18,24 @@ use crate::load::Case;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Normalisation {
+    pub method: NormMethod,
     pub low_percentile: f32,
     pub high_percentile: f32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NormMethod {
+    /// [p_low, p_high] onto [0, 1].
+    Range,
+    /// (clip(x) - mean) / sd.
+    ZScore,
 }
 
 impl Default for Normalisation {
     fn default() -> Self {
         Self {
+            method: NormMethod::Range,
             low_percentile: 1.0,
             high_percentile: 99.0,
         }
@@ -69,20 +83,25 @@ pub fn normalise(values: &mut [f32], inside: &[bool], norm: &Normalisation) -> b
     if hi - lo <= f32::EPSILON * hi.abs().max(1.0) {
         return false;
     }
-    let (mut s, mut s2) = (0.0f64, 0.0f64);
-    for &v in &fg {
-        let c = v.clamp(lo, hi) as f64;
-        s += c;
-        s2 += c * c;
-    }
-    let n = fg.len() as f64;
-    let mean = s / n;
-    let sd = (s2 / n - mean * mean).max(0.0).sqrt();
-    if sd <= 0.0 {
+    let (offset, scale) = match norm.method {
+        NormMethod::Range => (lo as f64, (hi - lo) as f64),
+        NormMethod::ZScore => {
+            let (mut s, mut s2) = (0.0f64, 0.0f64);
+            for &v in &fg {
+                let c = v.clamp(lo, hi) as f64;
+                s += c;
+                s2 += c * c;
+            }
+            let n = fg.len() as f64;
+            let mean = s / n;
+            (mean, (s2 / n - mean * mean).max(0.0).sqrt())
+        }
+    };
+    if scale <= 0.0 {
         return false;
     }
     for (v, &i) in values.iter_mut().zip(inside) {
-        *v = if i { ((v.clamp(lo, hi) as f64 - mean) / sd) as f32 } else { 0.0 };
+        *v = if i { ((v.clamp(lo, hi) as f64 - offset) / scale) as f32 } else { 0.0 };
     }
     true
 }
@@ -133,6 +152,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn robust_range() {
+        // 101 voxels 0.5, 1.5, ..., 100.5 inside: p1 = 1.5, p99 = 99.5 (linear interpolation).
+        let mut v: Vec<f32> = (0..=100).map(|x| x as f32 + 0.5).collect();
+        v.push(7.0);
+        let mut inside = vec![true; 101];
+        inside.push(false);
+        assert!(normalise(&mut v, &inside, &Normalisation::default()));
+        assert_eq!(v[0], 0.0);
+        assert_eq!(v[100], 1.0);
+        assert!((v[50] - (50.5 - 1.5) / 98.0).abs() < 1e-6);
+        assert_eq!(v[101], 0.0, "outside the field of view");
+    }
+
+    #[test]
     fn robust_z_score() {
         // 100 voxels 1..=100 inside the FOV plus one outlier and zeros outside.
         let mut v: Vec<f32> = (1..=100).map(|x| x as f32).collect();
@@ -140,7 +173,11 @@ mod tests {
         v.push(0.0);
         let mut inside = vec![true; 101];
         inside.push(false);
-        assert!(normalise(&mut v, &inside, &Normalisation::default()));
+        let z = Normalisation {
+            method: NormMethod::ZScore,
+            ..Normalisation::default()
+        };
+        assert!(normalise(&mut v, &inside, &z));
         assert_eq!(v[101], 0.0);
         // The outlier is clipped to p99 and so cannot dominate the scale.
         assert!(v[100] < 2.5, "outlier {}", v[100]);

@@ -27,6 +27,17 @@ pub enum StdCombine {
     First,
 }
 
+/// Which confidently classified voxels may join.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrowSide {
+    /// Any voxel with entropy < τe, confidently lesion or confidently background: the rule as
+    /// the paper writes it.
+    Both,
+    /// Only voxels the surrogate calls lesion (p >= 0.5) besides the entropy and std tests.
+    Lesion,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GrowParams {
@@ -40,6 +51,10 @@ pub struct GrowParams {
     /// window from any seed (each iteration reaches `radius` voxels further).
     pub max_iterations: usize,
     pub std_combine: StdCombine,
+    pub side: GrowSide,
+    /// Temperature applied to the surrogate's logit before the entropy is taken
+    /// (p' = sigmoid(logit(p) / T)); 1 = the surrogate's probabilities as they are.
+    pub temperature: f32,
 }
 
 impl Default for GrowParams {
@@ -50,6 +65,8 @@ impl Default for GrowParams {
             radius: [3, 3, 3],
             max_iterations: 64,
             std_combine: StdCombine::Max,
+            side: GrowSide::Both,
+            temperature: 1.0,
         }
     }
 }
@@ -60,6 +77,13 @@ impl GrowParams {
     pub fn neighbourhood_voxels(&self) -> usize {
         self.radius.iter().map(|r| 2 * r + 1).product()
     }
+}
+
+/// sigmoid(logit(p) / t), computed without forming the logit at p in {0, 1}.
+pub fn tempered(p: f32, t: f32) -> f32 {
+    let p = p.clamp(1e-7, 1.0 - 1e-7) as f64;
+    let z = (p / (1.0 - p)).ln() / t as f64;
+    (1.0 / (1.0 + (-z).exp())) as f32
 }
 
 /// The per-voxel inputs of the growth rule for one image on one grid.
@@ -91,11 +115,17 @@ impl GrowField {
                 StdCombine::Rms => (stds.iter().map(|s| s[o] * s[o]).sum::<f32>() / stds.len() as f32).sqrt(),
             })
             .collect();
-        let entropy = entropy_map(probability);
-        let eligible = sigma
-            .iter()
-            .zip(&entropy)
-            .map(|(&s, &e)| s < params.tau_sigma && e < params.tau_e)
+        let entropy = if params.temperature == 1.0 {
+            entropy_map(probability)
+        } else {
+            probability.iter().map(|&p| binary_entropy(tempered(p, params.temperature))).collect()
+        };
+        let eligible = (0..n)
+            .map(|o| {
+                sigma[o] < params.tau_sigma
+                    && entropy[o] < params.tau_e
+                    && (params.side == GrowSide::Both || probability[o] >= 0.5)
+            })
             .collect();
         Self {
             dims,

@@ -3,6 +3,10 @@
 //! Convention: Dice of two empty masks is 1 (nothing to find, nothing found), and its loss 0.
 //! This is what makes a correct empty prediction on a negative case score as correct.
 
+pub mod components;
+
+pub use components::{component_voxels, connected_components, nearest_to_centroid};
+
 /// Voxel counts of a prediction against a reference.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Confusion {

@@ -8,6 +8,7 @@
 //! no continuous-to-voxel scaling to get wrong, and its log-probability and entropy are sums over
 //! the three axes.
 
+use burn::module::Param;
 use burn::nn::{GroupNorm, GroupNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::leaky_relu;
@@ -29,6 +30,12 @@ pub struct AgentConfig {
     pub encoder: [usize; 4],
     /// Widths of the two hidden fully connected layers of each head.
     pub hidden: [usize; 2],
+    /// Initial policy prior: when set, the actor's output layer starts with small weights and a
+    /// bias equal to a discretised Gaussian log-density (this many voxels wide) about the grid
+    /// centre on every axis, so the untrained policy proposes seeds near the user's click (the
+    /// window is centred on it) instead of anywhere in the window. Training moves it freely.
+    #[serde(default)]
+    pub centre_prior_voxels: Option<f32>,
 }
 
 impl Default for AgentConfig {
@@ -39,6 +46,7 @@ impl Default for AgentConfig {
             input_pool: 2,
             encoder: [16, 32, 64, 64],
             hidden: [128, 128],
+            centre_prior_voxels: Some(4.0),
         }
     }
 }
@@ -61,6 +69,10 @@ impl AgentConfig {
     pub fn init(&self, device: &Device) -> AgentNet {
         let e = self.encoder;
         let head = |out: usize| Head::new(self.features(), self.hidden, out, device);
+        let mut actor = head(self.action_logits());
+        if let Some(sigma) = self.centre_prior_voxels {
+            actor.out = centre_prior(actor.out, self.grid, sigma, device);
+        }
         AgentNet {
             enc: vec![
                 ConvNormAct::new(self.in_channels, e[0], 2, device),
@@ -68,10 +80,29 @@ impl AgentConfig {
                 ConvNormAct::new(e[1], e[2], 2, device),
                 ConvNormAct::new(e[2], e[3], 2, device),
             ],
-            actor: head(self.action_logits()),
+            actor,
             critic: head(1),
             grid: self.grid,
         }
+    }
+}
+
+/// See [`AgentConfig::centre_prior_voxels`].
+fn centre_prior(layer: Linear, grid: [usize; 3], sigma: f32, device: &Device) -> Linear {
+    let mut bias = Vec::with_capacity(grid.iter().sum());
+    for &n in &grid {
+        let c = (n / 2) as f32;
+        bias.extend((0..n).map(|i| -((i as f32 - c) / sigma).powi(2) / 2.0));
+    }
+    let len = bias.len();
+    // New leaf parameters from host data: a parameter computed from another would stay tied to
+    // its graph and break the second backward pass.
+    let w = layer.weight.val();
+    let shape = w.dims();
+    let scaled: Vec<f32> = w.into_data().convert::<f32>().try_into_vec::<f32>().expect("f32 weights").iter().map(|v| v * 0.1).collect();
+    Linear {
+        weight: Param::from_data(TensorData::new(scaled, shape), device),
+        bias: Some(Param::from_data(TensorData::new(bias, [len]), device)),
     }
 }
 
@@ -162,5 +193,27 @@ mod tests {
         assert_eq!(out.logits[1].dims(), [2, 32]);
         assert_eq!(out.logits[2].dims(), [2, 48]);
         assert_eq!(out.value.dims(), [2]);
+    }
+
+    #[test]
+    fn centre_prior_favours_the_click_and_trains_for_several_steps() {
+        use burn::optim::{AdamConfig, GradientsParams};
+        let device = Device::flex().autodiff();
+        let cfg = AgentConfig {
+            grid: [16, 16, 16],
+            ..AgentConfig::default()
+        };
+        let mut net = cfg.init(&device);
+        let mut optim = AdamConfig::new().init();
+        let x = Tensor::<5>::zeros([1, 4, 8, 8, 8], &device);
+        let first: Vec<f32> = net.forward(x.clone()).logits[0].clone().into_data().convert::<f32>().try_into_vec().unwrap();
+        let peak = first.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
+        assert_eq!(peak, 8, "prior peaks at the grid centre");
+        // Two backward passes in a row must work (the prior's parameters are graph leaves).
+        for _ in 0..2 {
+            let loss = net.forward(x.clone()).value.mean();
+            let grads = GradientsParams::from_grads(loss.backward(), &net);
+            net = optim.step(1e-3, net, grads);
+        }
     }
 }

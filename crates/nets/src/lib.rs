@@ -3,6 +3,7 @@
 pub mod agent;
 pub mod blocks;
 pub mod unet;
+pub mod weights;
 
 pub use agent::{AgentConfig, AgentNet, AgentOutput};
 pub use unet::{UNet3d, UNetConfig};

@@ -58,10 +58,16 @@ fn sniff(path: &Path) -> Result<Format> {
     ))
 }
 
-/// Reads a scalar 3D image as f32 with its geometry, choosing the codec by name, else by content.
+/// Reads a scalar 3D image as f32 with its geometry, choosing the codec by name, else by content;
+/// a folder is read as a DICOM series.
 pub fn read_image(path: &Path, opts: &ReadOptions) -> Result<Volume<f32>> {
     if path.is_dir() {
-        return Err(VolumeError::new(path, Problem::UnknownFormat("is a folder, not an image file".into())));
+        return crate::dicom::read_series(path, opts).map_err(|e| match e.problem {
+            Problem::UnknownFormat(_) if e.path == path => {
+                VolumeError::new(path, Problem::UnknownFormat("is a folder without DICOM files, not an image".into()))
+            }
+            _ => e,
+        });
     }
     match Format::from_name(path).map(Ok).unwrap_or_else(|| sniff(path))? {
         Format::Nifti { .. } => nifti::read(path, opts),

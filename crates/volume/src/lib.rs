@@ -1,6 +1,7 @@
 //! Image volumes and their physical geometry: reading and writing NIfTI and MetaImage with full
 //! orientation information, and resampling between grids in world coordinates.
 
+pub mod dicom;
 pub mod error;
 pub mod geometry;
 pub mod io;

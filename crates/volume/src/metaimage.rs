@@ -189,7 +189,9 @@ pub fn read(path: &Path, opts: &ReadOptions) -> Result<Volume<f32>> {
         return Err(err(Problem::Unsupported(format!("ElementDataFile = {data_file} (slice lists)"))));
     } else {
         let data_path: PathBuf = path.parent().unwrap_or(Path::new(".")).join(&data_file);
-        let dlen = std::fs::metadata(&data_path).map_err(|e| VolumeError::new(&data_path, e))?.len();
+        let dlen = std::fs::metadata(&data_path)
+            .map_err(|e| err(Problem::BadHeader(format!("ElementDataFile {}: {e}", data_path.display()))))?
+            .len();
         let header_size: i64 = h.fields.get("HeaderSize").and_then(|v| v.parse().ok()).unwrap_or(0);
         // HeaderSize -1 means "the data is the last bytes of the file".
         let start = if header_size < 0 { dlen.saturating_sub(nbytes) } else { header_size as u64 };

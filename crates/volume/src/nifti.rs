@@ -163,7 +163,7 @@ fn qform_affine(h: &Header, spacing: [f64; 3]) -> [[f64; 4]; 3] {
 }
 
 fn geometry_of(h: &Header, dims: [usize; 3]) -> std::result::Result<Geometry, Problem> {
-    let spacing = [h.pixdim[1].abs(), h.pixdim[2].abs(), h.pixdim[3].abs()];
+    let spacing = [h.pixdim[1], h.pixdim[2], h.pixdim[3]];
     let rows = if h.sform_code > 0 {
         h.srow
     } else if h.qform_code > 0 {

@@ -1,0 +1,5 @@
+pub mod bench;
+pub mod compare;
+pub mod demo;
+pub mod segment;
+pub mod train;

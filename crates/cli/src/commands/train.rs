@@ -1,0 +1,152 @@
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use promptseg_case::{load_case, Dataset};
+use promptseg_infer::{Provenance, SURROGATE_FILE};
+use promptseg_nets::weights;
+use promptseg_train::{agent, surrogate, TrainCase, TrainConfig};
+use promptseg_volume::ReadOptions;
+use serde_json::json;
+
+use crate::device::{device, DeviceChoice};
+
+#[derive(clap::Subcommand)]
+pub enum TrainCommand {
+    /// Train the surrogate UNet (Dice loss, Adam, cosine schedule).
+    Surrogate(Args),
+    /// Train the PPO agent on the surrogate in --out (run `train surrogate` first).
+    Agent(Args),
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Dataset: a folder of case folders, or a .toml case manifest (see datasets/).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Training preset (presets/cpu.toml, presets/paper.toml).
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Run directory; it becomes a model directory usable with --model.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Case ids to leave out of training (repeatable).
+    #[arg(long)]
+    pub exclude: Vec<String>,
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
+    pub device: DeviceChoice,
+}
+
+fn bar(len: u64, what: &str) -> ProgressBar {
+    let pb = ProgressBar::new(len);
+    pb.set_style(
+        ProgressStyle::with_template(&format!("{what} {{bar:30}} {{pos}}/{{len}} [{{elapsed_precise}} < {{eta_precise}}] {{msg}}"))
+            .expect("valid template"),
+    );
+    pb
+}
+
+fn load_training_cases(a: &Args) -> Result<Vec<TrainCase>> {
+    let ds = Dataset::open(&a.data)?;
+    for (dir, why) in &ds.skipped {
+        eprintln!("skipping {}: {why}", dir.display());
+    }
+    for id in &a.exclude {
+        if ds.find(id).is_none() {
+            bail!("--exclude {id}: no such case in {}", a.data.display());
+        }
+    }
+    let mut cases = Vec::new();
+    for e in ds.entries.iter().filter(|e| !a.exclude.contains(&e.files.id)) {
+        if e.files.label.is_none() {
+            eprintln!("skipping {}: no lesion label file (a missing label is not taken as negative)", e.files.id);
+            continue;
+        }
+        let case = load_case(&e.files, &e.fix, &ReadOptions::default())?;
+        cases.push(TrainCase::new(case));
+    }
+    if cases.is_empty() {
+        bail!("{}: no labelled cases to train on", a.data.display());
+    }
+    let pos = cases.iter().filter(|c| c.positive()).count();
+    eprintln!("training on {} cases ({pos} with lesions): {}", cases.len(), cases.iter().map(|c| c.case.id()).collect::<Vec<_>>().join(", "));
+    Ok(cases)
+}
+
+fn record(out: &Path, stage: &str, value: serde_json::Value) -> Result<()> {
+    let path = out.join("training.json");
+    let mut all: serde_json::Value = std::fs::read_to_string(&path).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(json!({}));
+    all[stage] = value;
+    promptseg_volume::io::write_atomic(&path, serde_json::to_string_pretty(&all)?.as_bytes())?;
+    Ok(())
+}
+
+pub fn run(c: TrainCommand) -> Result<()> {
+    let (stage, a) = match &c {
+        TrainCommand::Surrogate(a) => ("surrogate", a),
+        TrainCommand::Agent(a) => ("agent", a),
+    };
+    let cfg = TrainConfig::read(&a.config).map_err(anyhow::Error::msg)?;
+    std::fs::create_dir_all(&a.out).with_context(|| format!("{}: cannot create the run folder", a.out.display()))?;
+    let dev = device(a.device)?;
+    let cases = load_training_cases(a)?;
+    let ids: Vec<String> = cases.iter().map(|c| c.case.id().to_string()).collect();
+    let provenance = Provenance {
+        trained_on: ids.clone(),
+        notes: format!("preset {}", a.config.display()),
+    };
+    cfg.model_config(provenance).write(&a.out).with_context(|| format!("{}", a.out.display()))?;
+    let command: Vec<String> = std::env::args().collect();
+    match c {
+        TrainCommand::Surrogate(_) => {
+            let validation = surrogate::validation_patches(&cases, &cfg.pipeline, 99)?;
+            let pb = bar(cfg.surrogate_training.steps as u64, "surrogate");
+            let mut last_dice = f64::NAN;
+            let outcome = surrogate::train_surrogate(&cases, &validation, &cfg, &a.out, &dev, &mut |s, v| {
+                if let Some(v) = v {
+                    last_dice = v.dice;
+                }
+                pb.set_message(format!("loss {:.3} val dice {:.3}", s.loss, last_dice));
+                pb.inc(1);
+            })?;
+            pb.finish();
+            eprintln!(
+                "surrogate: {:.0} s, final loss {:.3}, validation Dice best {:.3} (step {}) last {:.3} on {} windows of the training cases",
+                outcome.seconds, outcome.final_loss, outcome.best.dice, outcome.best.step, outcome.last.dice, outcome.best.windows
+            );
+            record(
+                &a.out,
+                stage,
+                json!({"command": command, "cases": ids, "seconds": outcome.seconds, "final_loss": outcome.final_loss,
+                       "best_validation": outcome.best, "last_validation": outcome.last,
+                       "validation_note": "validation windows come from the training cases (no holdout here)"}),
+            )?;
+        }
+        TrainCommand::Agent(_) => {
+            let unet = weights::load(cfg.unet.init(&dev), &a.out.join(SURROGATE_FILE))
+                .with_context(|| "the agent trains on a surrogate: run `promptseg train surrogate` with the same --out first")?;
+            let set = agent::build_scenes(&cases, &cfg, &unet, &dev, cfg.agent_training.seed ^ 0x5eed)?;
+            eprintln!("agent: {} scenes", set.scenes.len());
+            let pb = bar(cfg.agent_training.iterations as u64, "agent");
+            let outcome = agent::train_agent(&set, &cfg, &a.out, &dev, &mut |it, ev| {
+                pb.set_message(format!(
+                    "return {:.3} len {:.1} greedy dice {:.3} (grow {:.3}) H {:.2}",
+                    it.mean_return, it.mean_episode_length, ev.agent_dice, ev.grow_dice, it.update.policy_entropy
+                ));
+                pb.inc(1);
+            })?;
+            pb.finish();
+            eprintln!(
+                "agent: {:.0} s, {} env steps; greedy Dice on training scenes {:.3} -> {:.3} (region growing from the prompt alone: {:.3})",
+                outcome.seconds, outcome.last_iteration.env_steps, outcome.first.agent_dice, outcome.last.agent_dice, outcome.last.grow_dice
+            );
+            record(
+                &a.out,
+                stage,
+                json!({"command": command, "cases": ids, "seconds": outcome.seconds, "scenes": set.scenes.len(),
+                       "first_greedy": outcome.first, "last_greedy": outcome.last, "last_iteration": outcome.last_iteration}),
+            )?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,44 @@
+//! `promptseg`: a thin command line over the library crates.
+
+mod commands;
+mod device;
+mod paths;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "promptseg", version, about = "One click inside a suspected prostate lesion on mpMRI becomes a 3D lesion mask")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Segment lesions from point prompts on a case.
+    Segment(commands::segment::Args),
+    /// Run `segment` on the sample case shipped in the repository.
+    Demo(commands::demo::Args),
+    /// Train the surrogate UNet or the PPO agent.
+    #[command(subcommand)]
+    Train(commands::train::TrainCommand),
+    /// Score methods per case with prompts inside each lesion (full method vs baselines).
+    Compare(commands::compare::Args),
+    /// Time one click, cold and warm, against a reference measured in the same run.
+    Bench(commands::bench::Args),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Segment(a) => commands::segment::run(a),
+        Command::Demo(a) => commands::demo::run(a),
+        Command::Train(c) => commands::train::run(c),
+        Command::Compare(a) => commands::compare::run(a),
+        Command::Bench(a) => commands::bench::run(a),
+    };
+    if let Err(e) = result {
+        eprintln!("promptseg: error: {e:#}");
+        std::process::exit(1);
+    }
+}

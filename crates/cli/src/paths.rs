@@ -1,0 +1,16 @@
+//! Where the shipped model and sample case live: in the repository this binary was built from,
+//! unless the user points elsewhere.
+
+use std::path::PathBuf;
+
+const REPO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+
+/// `--model`, else `$PROMPTSEG_MODEL`, else the bundled model of this repository.
+pub fn model_dir(arg: Option<PathBuf>) -> PathBuf {
+    arg.or_else(|| std::env::var_os("PROMPTSEG_MODEL").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(REPO).join("models/bundled"))
+}
+
+pub fn demo_dir() -> PathBuf {
+    PathBuf::from(REPO).join("demo")
+}

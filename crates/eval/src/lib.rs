@@ -1,0 +1,6 @@
+//! Evaluation of segmentations against labels, and the figures that show them.
+
+pub mod figure;
+pub mod prompts;
+
+pub use prompts::lesion_prompts;
