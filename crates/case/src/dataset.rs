@@ -92,7 +92,10 @@ impl Dataset {
         if ds.entries.is_empty() {
             return Err(CaseError::Dataset {
                 path: dir.to_path_buf(),
-                problem: format!("no case folders with T2W, ADC and HBV found ({} sub-folders skipped)", ds.skipped.len()),
+                problem: format!(
+                    "no case folders with T2W, ADC and HBV found ({} sub-folders skipped)",
+                    ds.skipped.len()
+                ),
             });
         }
         Ok(ds)

@@ -7,13 +7,24 @@ pub enum CaseError {
     #[error(transparent)]
     Volume(#[from] VolumeError),
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{}: not a folder", .0.display())]
     NotAFolder(PathBuf),
     #[error("{}: no {what} found (looked for {looked_for})", dir.display())]
-    Missing { dir: PathBuf, what: String, looked_for: String },
+    Missing {
+        dir: PathBuf,
+        what: String,
+        looked_for: String,
+    },
     #[error("{}: more than one {what}: {}", dir.display(), candidates.join(", "))]
-    Ambiguous { dir: PathBuf, what: String, candidates: Vec<String> },
+    Ambiguous {
+        dir: PathBuf,
+        what: String,
+        candidates: Vec<String>,
+    },
     #[error("{}: {problem}", path.display())]
     Content { path: PathBuf, problem: String },
     #[error("prompt {prompt}: {problem}")]

@@ -2,6 +2,7 @@
 //! - a file named `m.<ext>` or `<anything>_m.<ext>` (PI-CAI: `<patient>_<study>_t2w.mha`),
 //! - nnU-Net channel files `<case>_0000` (T2W), `_0001` (ADC), `_0002` (HBV),
 //! - a sub-folder named `m` holding exactly one image file.
+//!
 //! `<ext>` is .nii, .nii.gz, .mha or .mhd. A `dwi` image stands in for `hbv` when no hbv exists.
 
 use std::path::{Path, PathBuf};
@@ -43,13 +44,24 @@ fn list_images(dir: &Path) -> Result<Vec<PathBuf>, CaseError> {
 }
 
 fn matches_role(stem: &str, names: &[&str]) -> bool {
-    names.iter().any(|n| stem == *n || stem.ends_with(&format!("_{n}")))
+    names
+        .iter()
+        .any(|n| stem == *n || stem.ends_with(&format!("_{n}")))
 }
 
-fn find_one(dir: &Path, images: &[PathBuf], names: &[&str], what: &str) -> Result<Option<PathBuf>, CaseError> {
+fn find_one(
+    dir: &Path,
+    images: &[PathBuf],
+    names: &[&str],
+    what: &str,
+) -> Result<Option<PathBuf>, CaseError> {
     let hits: Vec<&PathBuf> = images
         .iter()
-        .filter(|p| image_stem(p).map(|s| matches_role(&s, names)).unwrap_or(false))
+        .filter(|p| {
+            image_stem(p)
+                .map(|s| matches_role(&s, names))
+                .unwrap_or(false)
+        })
         .collect();
     match hits.len() {
         0 => {}
@@ -105,10 +117,22 @@ impl CaseFiles {
         let label = find_one(
             dir,
             &images,
-            &["lesion_human", "lesion_gt", "lesion_a1", "lesion", "label", "seg"],
+            &[
+                "lesion_human",
+                "lesion_gt",
+                "lesion_a1",
+                "lesion",
+                "label",
+                "seg",
+            ],
             "lesion label",
         )?;
-        let gland = find_one(dir, &images, &["gland_ai_bosma22b", "gland", "whole_gland", "prostate"], "gland mask")?;
+        let gland = find_one(
+            dir,
+            &images,
+            &["gland_ai_bosma22b", "gland", "whole_gland", "prostate"],
+            "gland mask",
+        )?;
         let id = case_id(dir, &t2w);
         Ok(Self {
             id,
@@ -123,7 +147,11 @@ impl CaseFiles {
     /// Explicit paths (`--t2w --adc --hbv`); the id is taken from the T2W file name.
     pub fn explicit(t2w: PathBuf, adc: PathBuf, hbv: PathBuf) -> Self {
         let stem = image_stem(&t2w).unwrap_or_else(|| "case".into());
-        let id = stem.strip_suffix("_t2w").or_else(|| stem.strip_suffix("_0000")).unwrap_or(&stem).to_string();
+        let id = stem
+            .strip_suffix("_t2w")
+            .or_else(|| stem.strip_suffix("_0000"))
+            .unwrap_or(&stem)
+            .to_string();
         Self {
             id,
             t2w,
@@ -144,7 +172,9 @@ fn case_id(dir: &Path, t2w: &Path) -> String {
             }
         }
     }
-    dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "case".into())
+    dir.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "case".into())
 }
 
 #[cfg(test)]
@@ -171,7 +201,13 @@ mod tests {
     #[test]
     fn plain_names_dwi_fallback_and_labels() {
         let d = tempfile::tempdir().unwrap();
-        for n in ["t2w.nii.gz", "adc.nii.gz", "dwi.nii.gz", "lesion_a1.nii.gz", "gland.nii.gz"] {
+        for n in [
+            "t2w.nii.gz",
+            "adc.nii.gz",
+            "dwi.nii.gz",
+            "lesion_a1.nii.gz",
+            "gland.nii.gz",
+        ] {
             touch(d.path(), n);
         }
         let f = CaseFiles::discover(d.path()).unwrap();
@@ -192,7 +228,10 @@ mod tests {
             std::fs::create_dir(e.path().join(m)).unwrap();
             touch(&e.path().join(m), "series.mha");
         }
-        assert!(CaseFiles::discover(e.path()).unwrap().t2w.ends_with("t2w/series.mha"));
+        assert!(CaseFiles::discover(e.path())
+            .unwrap()
+            .t2w
+            .ends_with("t2w/series.mha"));
     }
 
     #[test]

@@ -61,7 +61,11 @@ impl GridSpec {
             direction: t2w.direction,
         };
         let offset = g.index_to_world(index);
-        g.origin = [centre[0] - offset[0], centre[1] - offset[1], centre[2] - offset[2]];
+        g.origin = [
+            centre[0] - offset[0],
+            centre[1] - offset[1],
+            centre[2] - offset[2],
+        ];
         g
     }
 
@@ -69,7 +73,12 @@ impl GridSpec {
     /// reused): the new prompt must sit at least `margin` voxels inside it.
     pub fn covers(grid: &Geometry, lps: [f64; 3], margin: usize) -> bool {
         grid.world_to_index(lps)
-            .map(|p| (0..3).all(|a| p[a] >= margin as f64 && p[a] <= (grid.dims[a] - 1 - margin.min(grid.dims[a] - 1)) as f64))
+            .map(|p| {
+                (0..3).all(|a| {
+                    p[a] >= margin as f64
+                        && p[a] <= (grid.dims[a] - 1 - margin.min(grid.dims[a] - 1)) as f64
+                })
+            })
             .unwrap_or(false)
     }
 }

@@ -55,7 +55,11 @@ impl Case {
     }
 }
 
-fn read_checked(path: &Path, fix: &GeometryFix, opts: &ReadOptions) -> Result<Volume<f32>, CaseError> {
+fn read_checked(
+    path: &Path,
+    fix: &GeometryFix,
+    opts: &ReadOptions,
+) -> Result<Volume<f32>, CaseError> {
     let mut v = read_image(path, opts)?;
     fix.apply(&mut v.geometry);
     let bad = v.data.iter().filter(|x| !x.is_finite()).count();
@@ -69,7 +73,12 @@ fn read_checked(path: &Path, fix: &GeometryFix, opts: &ReadOptions) -> Result<Vo
 }
 
 /// Reads a mask and puts it on `reference`'s grid (nearest voxel) when it lies on another grid.
-fn read_mask(path: &Path, reference: &Geometry, fix: &GeometryFix, opts: &ReadOptions) -> Result<Volume<u8>, CaseError> {
+fn read_mask(
+    path: &Path,
+    reference: &Geometry,
+    fix: &GeometryFix,
+    opts: &ReadOptions,
+) -> Result<Volume<u8>, CaseError> {
     let v = read_checked(path, fix, opts)?;
     let binary = v.map(|x| (x > 0.5) as u8);
     if binary.geometry.same_grid(reference, 1e-3) {
@@ -104,7 +113,11 @@ fn overlaps(outer: &Geometry, inner: &Geometry) -> bool {
     false
 }
 
-pub fn load_case(files: &CaseFiles, fix: &GeometryFix, opts: &ReadOptions) -> Result<Case, CaseError> {
+pub fn load_case(
+    files: &CaseFiles,
+    fix: &GeometryFix,
+    opts: &ReadOptions,
+) -> Result<Case, CaseError> {
     let t2w = read_checked(&files.t2w, fix, opts)?;
     let adc = read_checked(&files.adc, fix, opts)?;
     let hbv = read_checked(&files.hbv, fix, opts)?;
@@ -112,12 +125,23 @@ pub fn load_case(files: &CaseFiles, fix: &GeometryFix, opts: &ReadOptions) -> Re
         if !overlaps(&v.geometry, &t2w.geometry) {
             return Err(CaseError::Content {
                 path: path.clone(),
-                problem: format!("does not overlap the T2W image {} in space (check the headers)", files.t2w.display()),
+                problem: format!(
+                    "does not overlap the T2W image {} in space (check the headers)",
+                    files.t2w.display()
+                ),
             });
         }
     }
-    let label = files.label.as_ref().map(|p| read_mask(p, &t2w.geometry, fix, opts)).transpose()?;
-    let gland = files.gland.as_ref().map(|p| read_mask(p, &t2w.geometry, fix, opts)).transpose()?;
+    let label = files
+        .label
+        .as_ref()
+        .map(|p| read_mask(p, &t2w.geometry, fix, opts))
+        .transpose()?;
+    let gland = files
+        .gland
+        .as_ref()
+        .map(|p| read_mask(p, &t2w.geometry, fix, opts))
+        .transpose()?;
     Ok(Case {
         files: files.clone(),
         t2w,

@@ -73,7 +73,12 @@ fn percentile(sorted: &[f32], p: f32) -> f32 {
 
 /// Normalises in place; returns false when the channel has no usable voxels or no contrast.
 pub fn normalise(values: &mut [f32], inside: &[bool], norm: &Normalisation) -> bool {
-    let mut fg: Vec<f32> = values.iter().zip(inside).filter(|(v, i)| **i && **v != 0.0).map(|(v, _)| *v).collect();
+    let mut fg: Vec<f32> = values
+        .iter()
+        .zip(inside)
+        .filter(|(v, i)| **i && **v != 0.0)
+        .map(|(v, _)| *v)
+        .collect();
     if fg.len() < 16 {
         return false;
     }
@@ -101,13 +106,22 @@ pub fn normalise(values: &mut [f32], inside: &[bool], norm: &Normalisation) -> b
         return false;
     }
     for (v, &i) in values.iter_mut().zip(inside) {
-        *v = if i { ((v.clamp(lo, hi) as f64 - offset) / scale) as f32 } else { 0.0 };
+        *v = if i {
+            ((v.clamp(lo, hi) as f64 - offset) / scale) as f32
+        } else {
+            0.0
+        };
     }
     true
 }
 
 impl Patch {
-    pub fn extract(case: &Case, geometry: &Geometry, norm: &Normalisation, channels: Channels) -> Result<Patch, CaseError> {
+    pub fn extract(
+        case: &Case,
+        geometry: &Geometry,
+        norm: &Normalisation,
+        channels: Channels,
+    ) -> Result<Patch, CaseError> {
         let mut out: Vec<Vec<f32>> = Vec::with_capacity(3);
         let mut dwi_inside = vec![true; geometry.len()];
         for (index, (name, volume, path)) in case.channels().into_iter().enumerate() {
@@ -130,11 +144,16 @@ impl Patch {
             }
             out.push(values);
         }
-        let on_grid = |m: &promptseg_volume::Volume<u8>| resample_nearest(m, geometry, 0).volume.data;
+        let on_grid =
+            |m: &promptseg_volume::Volume<u8>| resample_nearest(m, geometry, 0).volume.data;
         let mut it = out.into_iter();
         Ok(Patch {
             geometry: geometry.clone(),
-            channels: [it.next().expect("3 channels"), it.next().expect("3 channels"), it.next().expect("3 channels")],
+            channels: [
+                it.next().expect("3 channels"),
+                it.next().expect("3 channels"),
+                it.next().expect("3 channels"),
+            ],
             dwi_inside,
             label: case.label.as_ref().map(on_grid),
             gland: case.gland.as_ref().map(on_grid),
@@ -183,6 +202,10 @@ mod tests {
         assert!(v[100] < 2.5, "outlier {}", v[100]);
         assert!((v[49] + v[50]).abs() < 0.1);
         let mut flat = vec![3.0f32; 50];
-        assert!(!normalise(&mut flat, &[true; 50], &Normalisation::default()));
+        assert!(!normalise(
+            &mut flat,
+            &[true; 50],
+            &Normalisation::default()
+        ));
     }
 }

@@ -25,13 +25,19 @@ impl std::fmt::Display for Prompt {
 }
 
 fn three<T: FromStr>(s: &str) -> Option<[T; 3]> {
-    let parts: Vec<T> = s.split(',').map(|p| p.trim().parse::<T>()).collect::<Result<_, _>>().ok()?;
+    let parts: Vec<T> = s
+        .split(',')
+        .map(|p| p.trim().parse::<T>())
+        .collect::<Result<_, _>>()
+        .ok()?;
     parts.try_into().ok()
 }
 
 impl Prompt {
     pub fn parse_voxel(s: &str) -> Result<Self, String> {
-        three::<i64>(s).map(Prompt::Voxel).ok_or_else(|| format!("'{s}' is not three whole numbers i,j,k"))
+        three::<i64>(s)
+            .map(Prompt::Voxel)
+            .ok_or_else(|| format!("'{s}' is not three whole numbers i,j,k"))
     }
 
     fn parse_mm(s: &str) -> Result<[f64; 3], String> {
@@ -58,12 +64,21 @@ impl Prompt {
         match *self {
             Prompt::Voxel(v) => {
                 if !t2w.contains(v) {
-                    return Err(err(format!("outside the T2W grid (valid: 0..{} x 0..{} x 0..{})", d[0] - 1, d[1] - 1, d[2] - 1)));
+                    return Err(err(format!(
+                        "outside the T2W grid (valid: 0..{} x 0..{} x 0..{})",
+                        d[0] - 1,
+                        d[1] - 1,
+                        d[2] - 1
+                    )));
                 }
                 Ok(t2w.index_to_world([v[0] as f64, v[1] as f64, v[2] as f64]))
             }
             Prompt::Ras(p) | Prompt::Lps(p) => {
-                let lps = if matches!(self, Prompt::Ras(_)) { ras_to_lps(p) } else { p };
+                let lps = if matches!(self, Prompt::Ras(_)) {
+                    ras_to_lps(p)
+                } else {
+                    p
+                };
                 if t2w.world_to_voxel(lps).is_none() {
                     return Err(err("outside the T2W image".into()));
                 }
@@ -85,8 +100,14 @@ mod tests {
         assert!(Prompt::parse_voxel("1,2").is_err());
         assert!(Prompt::parse_ras("1,2,nan").is_err());
         // RAS (0, 1, 3) is LPS (0, -1, 3): the same voxel.
-        assert_eq!(Prompt::parse_ras("0,1,3").unwrap().to_lps(&g).unwrap(), [0.0, -1.0, 3.0]);
-        let e = Prompt::Voxel([10, 0, 0]).to_lps(&g).unwrap_err().to_string();
+        assert_eq!(
+            Prompt::parse_ras("0,1,3").unwrap().to_lps(&g).unwrap(),
+            [0.0, -1.0, 3.0]
+        );
+        let e = Prompt::Voxel([10, 0, 0])
+            .to_lps(&g)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("outside the T2W grid"), "{e}");
         assert!(Prompt::Lps([100.0, 0.0, 0.0]).to_lps(&g).is_err());
     }

@@ -26,7 +26,9 @@ fn vulkan() -> Result<Device> {
 
 #[cfg(not(feature = "vulkan"))]
 fn vulkan() -> Result<Device> {
-    bail!("this build has no Vulkan backend; rebuild with `cargo build --release --features vulkan`")
+    bail!(
+        "this build has no Vulkan backend; rebuild with `cargo build --release --features vulkan`"
+    )
 }
 
 #[cfg(feature = "cuda")]

@@ -7,7 +7,11 @@ mod paths;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "promptseg", version, about = "One click inside a suspected prostate lesion on mpMRI becomes a 3D lesion mask")]
+#[command(
+    name = "promptseg",
+    version,
+    about = "One click inside a suspected prostate lesion on mpMRI becomes a 3D lesion mask"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -26,6 +30,8 @@ enum Command {
     Compare(commands::compare::Args),
     /// Time one click, cold and warm, against a reference measured in the same run.
     Bench(commands::bench::Args),
+    /// Print the geometry and value range of images as promptseg reads them (JSON lines).
+    Info(commands::info::Args),
 }
 
 fn main() {
@@ -36,6 +42,7 @@ fn main() {
         Command::Train(c) => commands::train::run(c),
         Command::Compare(a) => commands::compare::run(a),
         Command::Bench(a) => commands::bench::run(a),
+        Command::Info(a) => commands::info::run(a),
     };
     if let Err(e) = result {
         eprintln!("promptseg: error: {e:#}");

@@ -45,7 +45,12 @@ impl Canvas {
 
 /// Grey levels from the [1st, 99th] percentile of the image's non-zero voxels.
 pub fn window_levels(image: &Volume<f32>) -> (f32, f32) {
-    let mut v: Vec<f32> = image.data.iter().copied().filter(|x| *x != 0.0 && x.is_finite()).collect();
+    let mut v: Vec<f32> = image
+        .data
+        .iter()
+        .copied()
+        .filter(|x| *x != 0.0 && x.is_finite())
+        .collect();
     if v.is_empty() {
         return (0.0, 1.0);
     }
@@ -60,13 +65,27 @@ fn on_outline(mask: &Volume<u8>, i: usize, j: usize, k: usize) -> bool {
     if mask.at([i, j, k]) == 0 {
         return false;
     }
-    let out = |ii: i64, jj: i64| ii < 0 || jj < 0 || ii >= d[0] as i64 || jj >= d[1] as i64 || mask.at([ii as usize, jj as usize, k]) == 0;
+    let out = |ii: i64, jj: i64| {
+        ii < 0
+            || jj < 0
+            || ii >= d[0] as i64
+            || jj >= d[1] as i64
+            || mask.at([ii as usize, jj as usize, k]) == 0
+    };
     let (ii, jj) = (i as i64, j as i64);
     out(ii - 1, jj) || out(ii + 1, jj) || out(ii, jj - 1) || out(ii, jj + 1)
 }
 
 /// Draws axial slice `k` of `image` at (x0, 0) with outlines; `scale` repeats pixels.
-pub fn draw_slice(canvas: &mut Canvas, x0: usize, image: &Volume<f32>, k: usize, levels: (f32, f32), outlines: &[(&Volume<u8>, [u8; 3])], scale: usize) {
+pub fn draw_slice(
+    canvas: &mut Canvas,
+    x0: usize,
+    image: &Volume<f32>,
+    k: usize,
+    levels: (f32, f32),
+    outlines: &[(&Volume<u8>, [u8; 3])],
+    scale: usize,
+) {
     let d = image.geometry.dims;
     for j in 0..d[1] {
         for i in 0..d[0] {
@@ -91,7 +110,13 @@ pub fn draw_slice(canvas: &mut Canvas, x0: usize, image: &Volume<f32>, k: usize,
 pub fn central_slice(masks: &[&Volume<u8>]) -> Option<usize> {
     for m in masks {
         let d = m.geometry.dims;
-        let counts: Vec<usize> = (0..d[2]).map(|k| (0..d[0] * d[1]).filter(|&o| m.data[o + k * d[0] * d[1]] != 0).count()).collect();
+        let counts: Vec<usize> = (0..d[2])
+            .map(|k| {
+                (0..d[0] * d[1])
+                    .filter(|&o| m.data[o + k * d[0] * d[1]] != 0)
+                    .count()
+            })
+            .collect();
         if let Some((k, &c)) = counts.iter().enumerate().max_by_key(|(_, &c)| c) {
             if c > 0 {
                 return Some(k);
@@ -102,14 +127,21 @@ pub fn central_slice(masks: &[&Volume<u8>]) -> Option<usize> {
 }
 
 /// Three adjacent axial slices through the lesion, side by side, written to `path` as PNG.
-pub fn lesion_montage(path: &Path, image: &Volume<f32>, predicted: &Volume<u8>, expert: Option<&Volume<u8>>) -> std::io::Result<()> {
+pub fn lesion_montage(
+    path: &Path,
+    image: &Volume<f32>,
+    predicted: &Volume<u8>,
+    expert: Option<&Volume<u8>>,
+) -> std::io::Result<()> {
     let d = image.geometry.dims;
     let mut masks = vec![predicted];
     if let Some(e) = expert {
         masks.push(e);
     }
     let centre = central_slice(&masks).unwrap_or(d[2] / 2);
-    let slices: Vec<usize> = [centre.saturating_sub(1), centre, (centre + 1).min(d[2] - 1)].into_iter().collect();
+    let slices: Vec<usize> = [centre.saturating_sub(1), centre, (centre + 1).min(d[2] - 1)]
+        .into_iter()
+        .collect();
     let scale = if d[0].max(d[1]) < 200 { 2 } else { 1 };
     let (w, h) = (d[0] * scale, d[1] * scale);
     let gap = 4;
@@ -121,8 +153,17 @@ pub fn lesion_montage(path: &Path, image: &Volume<f32>, predicted: &Volume<u8>, 
     }
     outlines.push((predicted, PREDICTED));
     for (n, &k) in slices.iter().enumerate() {
-        draw_slice(&mut canvas, n * (w + gap), image, k, levels, &outlines, scale);
+        draw_slice(
+            &mut canvas,
+            n * (w + gap),
+            image,
+            k,
+            levels,
+            &outlines,
+            scale,
+        );
     }
     let bytes = canvas.encode_png().map_err(std::io::Error::other)?;
-    promptseg_volume::io::write_atomic(path, &bytes).map_err(|e| std::io::Error::other(e.to_string()))
+    promptseg_volume::io::write_atomic(path, &bytes)
+        .map_err(|e| std::io::Error::other(e.to_string()))
 }

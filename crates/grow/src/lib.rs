@@ -100,7 +100,12 @@ pub struct GrowField {
 
 impl GrowField {
     /// `channels` are normalised intensities on a common grid; `probability` is the surrogate's.
-    pub fn new(channels: &[&[f32]], probability: &[f32], dims: [usize; 3], params: GrowParams) -> Self {
+    pub fn new(
+        channels: &[&[f32]],
+        probability: &[f32],
+        dims: [usize; 3],
+        params: GrowParams,
+    ) -> Self {
         let n = dims.iter().product::<usize>();
         assert!(!channels.is_empty(), "at least one channel");
         assert_eq!(probability.len(), n, "probability map does not match dims");
@@ -108,17 +113,27 @@ impl GrowField {
             StdCombine::First => &channels[..1],
             _ => channels,
         };
-        let stds: Vec<Vec<f32>> = use_channels.iter().map(|c| local_std(c, dims, params.radius)).collect();
+        let stds: Vec<Vec<f32>> = use_channels
+            .iter()
+            .map(|c| local_std(c, dims, params.radius))
+            .collect();
         let sigma: Vec<f32> = (0..n)
             .map(|o| match params.std_combine {
-                StdCombine::Max | StdCombine::First => stds.iter().map(|s| s[o]).fold(0.0, f32::max),
-                StdCombine::Rms => (stds.iter().map(|s| s[o] * s[o]).sum::<f32>() / stds.len() as f32).sqrt(),
+                StdCombine::Max | StdCombine::First => {
+                    stds.iter().map(|s| s[o]).fold(0.0, f32::max)
+                }
+                StdCombine::Rms => {
+                    (stds.iter().map(|s| s[o] * s[o]).sum::<f32>() / stds.len() as f32).sqrt()
+                }
             })
             .collect();
         let entropy = if params.temperature == 1.0 {
             entropy_map(probability)
         } else {
-            probability.iter().map(|&p| binary_entropy(tempered(p, params.temperature))).collect()
+            probability
+                .iter()
+                .map(|&p| binary_entropy(tempered(p, params.temperature)))
+                .collect()
         };
         let eligible = (0..n)
             .map(|o| {
@@ -137,7 +152,13 @@ impl GrowField {
     }
 
     pub fn grow(&self, seed: [usize; 3]) -> Grown {
-        region_grow(&self.eligible, self.dims, seed, self.params.radius, self.params.max_iterations)
+        region_grow(
+            &self.eligible,
+            self.dims,
+            seed,
+            self.params.radius,
+            self.params.max_iterations,
+        )
     }
 
     /// Mean entropy over the voxels of `mask` (the paper's E_{v in y}[y_e(v)]); 0 for an empty mask.
@@ -149,7 +170,11 @@ impl GrowField {
                 n += 1;
             }
         }
-        if n == 0 { 0.0 } else { (s / n as f64) as f32 }
+        if n == 0 {
+            0.0
+        } else {
+            (s / n as f64) as f32
+        }
     }
 }
 
@@ -163,7 +188,9 @@ mod tests {
     fn grows_a_homogeneous_confident_cube_and_stops_at_its_edge() {
         let dims = [24, 24, 24];
         let n = 24 * 24 * 24;
-        let inside = |i: usize, j: usize, k: usize| (6..18).contains(&i) && (6..18).contains(&j) && (6..18).contains(&k);
+        let inside = |i: usize, j: usize, k: usize| {
+            (6..18).contains(&i) && (6..18).contains(&j) && (6..18).contains(&k)
+        };
         let mut img = vec![0.0f32; n];
         let mut prob = vec![0.0f32; n];
         for k in 0..24 {
@@ -183,11 +210,17 @@ mod tests {
         // 6..=17); nearer the face it mixes 0 and 2 and σ >= 2*sqrt(6/49) > 0.3. Outside, pure
         // background windows start 7 voxels from the core, beyond the reach of radius 3: the grown
         // region is exactly the 6^3 core.
-        let core = |i: usize, j: usize, k: usize| (9..15).contains(&i) && (9..15).contains(&j) && (9..15).contains(&k);
+        let core = |i: usize, j: usize, k: usize| {
+            (9..15).contains(&i) && (9..15).contains(&j) && (9..15).contains(&k)
+        };
         for k in 0..24 {
             for j in 0..24 {
                 for i in 0..24 {
-                    assert_eq!(g.mask[i + 24 * (j + 24 * k)], core(i, j, k) as u8, "voxel {i},{j},{k}");
+                    assert_eq!(
+                        g.mask[i + 24 * (j + 24 * k)],
+                        core(i, j, k) as u8,
+                        "voxel {i},{j},{k}"
+                    );
                 }
             }
         }

@@ -34,7 +34,11 @@ impl SummedVolume {
                 }
             }
         }
-        Self { sum, sum_sq, stride }
+        Self {
+            sum,
+            sum_sq,
+            stride,
+        }
     }
 
     /// Sums over the half-open padded-index box [lo, hi).
@@ -63,15 +67,28 @@ impl SummedVolume {
 /// Population standard deviation of `values` over the window `v ± radius` around every voxel.
 /// At the grid border the window is clipped to the voxels that exist.
 pub fn local_std(values: &[f32], dims: [usize; 3], radius: [usize; 3]) -> Vec<f32> {
-    assert_eq!(values.len(), dims[0] * dims[1] * dims[2], "values do not match dims");
+    assert_eq!(
+        values.len(),
+        dims[0] * dims[1] * dims[2],
+        "values do not match dims"
+    );
     let table = SummedVolume::new(values, dims);
     let mut out = Vec::with_capacity(values.len());
     for k in 0..dims[2] {
-        let (k0, k1) = (k.saturating_sub(radius[2]), (k + radius[2] + 1).min(dims[2]));
+        let (k0, k1) = (
+            k.saturating_sub(radius[2]),
+            (k + radius[2] + 1).min(dims[2]),
+        );
         for j in 0..dims[1] {
-            let (j0, j1) = (j.saturating_sub(radius[1]), (j + radius[1] + 1).min(dims[1]));
+            let (j0, j1) = (
+                j.saturating_sub(radius[1]),
+                (j + radius[1] + 1).min(dims[1]),
+            );
             for i in 0..dims[0] {
-                let (i0, i1) = (i.saturating_sub(radius[0]), (i + radius[0] + 1).min(dims[0]));
+                let (i0, i1) = (
+                    i.saturating_sub(radius[0]),
+                    (i + radius[0] + 1).min(dims[0]),
+                );
                 let n = ((i1 - i0) * (j1 - j0) * (k1 - k0)) as f64;
                 let (s, s2) = table.box_sums([i0, j0, k0], [i1, j1, k1]);
                 let mean = s / n;
@@ -115,7 +132,9 @@ mod tests {
         let mut state = 12345u64;
         let values: Vec<f32> = (0..dims.iter().product::<usize>())
             .map(|_| {
-                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 ((state >> 33) as f32 / (1u64 << 31) as f32) * 4.0 - 2.0
             })
             .collect();

@@ -28,7 +28,10 @@ pub fn region_grow(
 ) -> Grown {
     let n = dims[0] * dims[1] * dims[2];
     assert_eq!(eligible.len(), n, "eligibility map does not match dims");
-    assert!((0..3).all(|a| seed[a] < dims[a]), "seed {seed:?} outside grid {dims:?}");
+    assert!(
+        (0..3).all(|a| seed[a] < dims[a]),
+        "seed {seed:?} outside grid {dims:?}"
+    );
     let mut mask = vec![0u8; n];
     let at = |i: usize, j: usize, k: usize| i + dims[0] * (j + dims[1] * k);
     mask[at(seed[0], seed[1], seed[2])] = 1;
@@ -39,9 +42,18 @@ pub fn region_grow(
     while !frontier.is_empty() && iterations < max_iterations {
         next.clear();
         for &[i, j, k] in &frontier {
-            let (i0, i1) = (i.saturating_sub(radius[0]), (i + radius[0]).min(dims[0] - 1));
-            let (j0, j1) = (j.saturating_sub(radius[1]), (j + radius[1]).min(dims[1] - 1));
-            let (k0, k1) = (k.saturating_sub(radius[2]), (k + radius[2]).min(dims[2] - 1));
+            let (i0, i1) = (
+                i.saturating_sub(radius[0]),
+                (i + radius[0]).min(dims[0] - 1),
+            );
+            let (j0, j1) = (
+                j.saturating_sub(radius[1]),
+                (j + radius[1]).min(dims[1] - 1),
+            );
+            let (k0, k1) = (
+                k.saturating_sub(radius[2]),
+                (k + radius[2]).min(dims[2] - 1),
+            );
             for kk in k0..=k1 {
                 for jj in j0..=j1 {
                     let row = at(0, jj, kk);
@@ -62,7 +74,9 @@ pub fn region_grow(
         iterations += 1;
         std::mem::swap(&mut frontier, &mut next);
     }
-    let capped = iterations == max_iterations && !frontier.is_empty() && frontier_can_grow(&mask, eligible, dims, &frontier, radius);
+    let capped = iterations == max_iterations
+        && !frontier.is_empty()
+        && frontier_can_grow(&mask, eligible, dims, &frontier, radius);
     Grown {
         mask,
         voxels,
@@ -71,7 +85,13 @@ pub fn region_grow(
     }
 }
 
-fn frontier_can_grow(mask: &[u8], eligible: &[bool], dims: [usize; 3], frontier: &[[usize; 3]], radius: [usize; 3]) -> bool {
+fn frontier_can_grow(
+    mask: &[u8],
+    eligible: &[bool],
+    dims: [usize; 3],
+    frontier: &[[usize; 3]],
+    radius: [usize; 3],
+) -> bool {
     frontier.iter().any(|&[i, j, k]| {
         (k.saturating_sub(radius[2])..=(k + radius[2]).min(dims[2] - 1)).any(|kk| {
             (j.saturating_sub(radius[1])..=(j + radius[1]).min(dims[1] - 1)).any(|jj| {
@@ -134,7 +154,9 @@ mod tests {
                 *a |= *b;
             }
             let g = region_grow(&e, dims, [2, 1, 1], [3, 3, 3], 100);
-            let right_count = (10 + gap..30).filter(|&i| g.mask[i + 30 * (1 + 4)] == 1).count();
+            let right_count = (10 + gap..30)
+                .filter(|&i| g.mask[i + 30 * (1 + 4)] == 1)
+                .count();
             assert_eq!(right_count > 0, crosses, "gap {gap}");
             let expected = if crosses { (30 - gap) * 16 } else { 10 * 16 };
             assert_eq!(g.voxels, expected, "gap {gap}");
@@ -149,6 +171,9 @@ mod tests {
         let g = region_grow(&e, dims, [0, 0, 0], [3, 0, 0], 2);
         assert_eq!(g.voxels, 7);
         assert!(g.capped);
-        assert_eq!(g.mask.iter().take(8).copied().collect::<Vec<_>>(), vec![1, 1, 1, 1, 1, 1, 1, 0]);
+        assert_eq!(
+            g.mask.iter().take(8).copied().collect::<Vec<_>>(),
+            vec![1, 1, 1, 1, 1, 1, 1, 0]
+        );
     }
 }

@@ -32,7 +32,10 @@ impl Pipeline {
     pub fn validate(&self) -> Result<(), String> {
         let m = UNetConfig::SIZE_MULTIPLE;
         if self.grid.size.iter().any(|&s| s == 0 || s % m != 0) {
-            return Err(format!("grid size {:?}: every axis must be a positive multiple of {m}", self.grid.size));
+            return Err(format!(
+                "grid size {:?}: every axis must be a positive multiple of {m}",
+                self.grid.size
+            ));
         }
         if let Some(s) = self.grid.spacing_mm {
             if !s.iter().all(|v| v.is_finite() && *v > 0.0) {
@@ -89,7 +92,9 @@ impl ModelConfig {
             path: path.clone(),
             message: e.message().to_string(),
         })?;
-        cfg.pipeline.validate().map_err(|message| InferError::Model { path, message })?;
+        cfg.pipeline
+            .validate()
+            .map_err(|message| InferError::Model { path, message })?;
         Ok(cfg)
     }
 
@@ -124,14 +129,18 @@ impl Models {
         if config.agent.grid != config.pipeline.agent_grid() {
             return Err(InferError::Model {
                 path: dir.join(CONFIG_FILE),
-                message: format!("agent grid {:?} does not match the working grid {:?}", config.agent.grid, config.pipeline.grid.size),
+                message: format!(
+                    "agent grid {:?} does not match the working grid {:?}",
+                    config.agent.grid, config.pipeline.grid.size
+                ),
             });
         }
         let wrap = |e: weights::WeightsError| InferError::Model {
             path: e.path.clone(),
             message: e.message,
         };
-        let unet = weights::load(config.unet.init(device), &dir.join(SURROGATE_FILE)).map_err(wrap)?;
+        let unet =
+            weights::load(config.unet.init(device), &dir.join(SURROGATE_FILE)).map_err(wrap)?;
         let agent_path = dir.join(AGENT_FILE);
         let agent = if agent_path.exists() {
             Some(weights::load(config.agent.init(device), &agent_path).map_err(wrap)?)

@@ -107,17 +107,37 @@ pub struct Trajectory {
 }
 
 /// Runs `method` from the scene's prompt.
-pub fn run_prompt(window: &Window, models: &Models, opts: &Options) -> Result<Trajectory, InferError> {
+pub fn run_prompt(
+    window: &Window,
+    models: &Models,
+    opts: &Options,
+) -> Result<Trajectory, InferError> {
     let scene = &window.scene;
     match opts.method {
         Method::Surrogate => {
-            let mask: Vec<u8> = window.probability.iter().map(|&p| (p > 0.5) as u8).collect();
+            let mask: Vec<u8> = window
+                .probability
+                .iter()
+                .map(|&p| (p > 0.5) as u8)
+                .collect();
             let voxels = mask.iter().filter(|&&m| m != 0).count();
-            Ok(Trajectory { mask, voxels, seeds: vec![scene.prompt], steps: 0, stop: "none" })
+            Ok(Trajectory {
+                mask,
+                voxels,
+                seeds: vec![scene.prompt],
+                steps: 0,
+                stop: "none",
+            })
         }
         Method::GrowOnly => {
             let g = scene.field.grow(scene.prompt);
-            Ok(Trajectory { voxels: g.voxels, mask: g.mask, seeds: vec![scene.prompt], steps: 0, stop: "none" })
+            Ok(Trajectory {
+                voxels: g.voxels,
+                mask: g.mask,
+                seeds: vec![scene.prompt],
+                steps: 0,
+                stop: "none",
+            })
         }
         Method::Agent => {
             let agent = models.agent()?;
@@ -147,20 +167,36 @@ pub fn run_prompt(window: &Window, models: &Models, opts: &Options) -> Result<Tr
 }
 
 fn t2w_voxel(window: &Window, case: &Case, v: [usize; 3]) -> ([i64; 3], [f64; 3]) {
-    let lps = window.geometry().index_to_world([v[0] as f64, v[1] as f64, v[2] as f64]);
-    let idx = case.t2w.geometry.world_to_index(lps).unwrap_or([f64::NAN; 3]);
+    let lps = window
+        .geometry()
+        .index_to_world([v[0] as f64, v[1] as f64, v[2] as f64]);
+    let idx = case
+        .t2w
+        .geometry
+        .world_to_index(lps)
+        .unwrap_or([f64::NAN; 3]);
     (idx.map(|x| x.round() as i64), lps)
 }
 
 /// Segments one lesion per prompt and returns the union on the T2W grid. `windows` caches the
 /// working windows of this case: a prompt that falls well inside a cached window reuses its
 /// surrogate maps (a "warm" click); new windows are appended.
-pub fn segment(case: &Case, prompts: &[Prompt], models: &Models, opts: &Options, windows: &mut Vec<Window>) -> Result<Segmentation, InferError> {
+pub fn segment(
+    case: &Case,
+    prompts: &[Prompt],
+    models: &Models,
+    opts: &Options,
+    windows: &mut Vec<Window>,
+) -> Result<Segmentation, InferError> {
     let pipeline = &models.config.pipeline;
     let t2w = &case.t2w.geometry;
     let mut union = case.t2w.with_data(vec![0u8; t2w.len()]);
-    let mut probability = opts.keep_maps.then(|| case.t2w.with_data(vec![0f32; t2w.len()]));
-    let mut entropy = opts.keep_maps.then(|| case.t2w.with_data(vec![0f32; t2w.len()]));
+    let mut probability = opts
+        .keep_maps
+        .then(|| case.t2w.with_data(vec![0f32; t2w.len()]));
+    let mut entropy = opts
+        .keep_maps
+        .then(|| case.t2w.with_data(vec![0f32; t2w.len()]));
     let mut lesions = Vec::new();
     let mut to_t2w_ms = 0.0;
     let threshold = pipeline.grow.neighbourhood_voxels();
@@ -175,10 +211,14 @@ pub fn segment(case: &Case, prompts: &[Prompt], models: &Models, opts: &Options,
             }
         };
         let window = &mut windows[index];
-        let prompt_voxel = window.geometry().world_to_voxel(lps).ok_or_else(|| InferError::Prompt {
-            prompt: prompt.to_string(),
-            problem: "outside the working window".into(),
-        })?;
+        let prompt_voxel =
+            window
+                .geometry()
+                .world_to_voxel(lps)
+                .ok_or_else(|| InferError::Prompt {
+                    prompt: prompt.to_string(),
+                    problem: "outside the working window".into(),
+                })?;
         if !window.patch.dwi_inside[window.scene.offset(prompt_voxel)] {
             return Err(InferError::Prompt {
                 prompt: prompt.to_string(),
@@ -201,8 +241,16 @@ pub fn segment(case: &Case, prompts: &[Prompt], models: &Models, opts: &Options,
         }
         if let (Some(p), Some(e)) = (probability.as_mut(), entropy.as_mut()) {
             let g = window.geometry().clone();
-            let pw = resample_linear(&Volume::new(g.clone(), window.probability.clone()), t2w, 0.0);
-            let ew = resample_linear(&Volume::new(g, window.scene.field.entropy.clone()), t2w, 0.0);
+            let pw = resample_linear(
+                &Volume::new(g.clone(), window.probability.clone()),
+                t2w,
+                0.0,
+            );
+            let ew = resample_linear(
+                &Volume::new(g, window.scene.field.entropy.clone()),
+                t2w,
+                0.0,
+            );
             for o in 0..t2w.len() {
                 if pw.inside[o] {
                     p.data[o] = pw.volume.data[o];
@@ -211,8 +259,13 @@ pub fn segment(case: &Case, prompts: &[Prompt], models: &Models, opts: &Options,
             }
         }
         to_t2w_ms += t.elapsed().as_secs_f64() * 1e3;
-        let seeds_visited: Vec<[i64; 3]> = traj.seeds.iter().map(|&s| t2w_voxel(window, case, s).0).collect();
-        let (final_seed, final_seed_lps_mm) = t2w_voxel(window, case, *traj.seeds.last().expect("prompt seed"));
+        let seeds_visited: Vec<[i64; 3]> = traj
+            .seeds
+            .iter()
+            .map(|&s| t2w_voxel(window, case, s).0)
+            .collect();
+        let (final_seed, final_seed_lps_mm) =
+            t2w_voxel(window, case, *traj.seeds.last().expect("prompt seed"));
         lesions.push(LesionReport {
             prompt: prompt.to_string(),
             prompt_voxel: seeds_visited[0],
@@ -224,7 +277,11 @@ pub fn segment(case: &Case, prompts: &[Prompt], models: &Models, opts: &Options,
             working_voxels: traj.voxels,
             negative,
             reused_window: reuse.is_some(),
-            timings: if reuse.is_some() { WindowTimings::default() } else { window.timings.clone() },
+            timings: if reuse.is_some() {
+                WindowTimings::default()
+            } else {
+                window.timings.clone()
+            },
             agent_ms,
         });
     }

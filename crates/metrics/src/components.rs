@@ -16,7 +16,11 @@ pub fn connected_components(mask: &[u8], dims: [usize; 3]) -> (Vec<u32>, u32) {
         labels[start] = next;
         stack.push(start);
         while let Some(o) = stack.pop() {
-            let (i, j, k) = (o % dims[0], (o / dims[0]) % dims[1], o / (dims[0] * dims[1]));
+            let (i, j, k) = (
+                o % dims[0],
+                (o / dims[0]) % dims[1],
+                o / (dims[0] * dims[1]),
+            );
             for kk in k.saturating_sub(1)..=(k + 1).min(dims[2] - 1) {
                 for jj in j.saturating_sub(1)..=(j + 1).min(dims[1] - 1) {
                     for ii in i.saturating_sub(1)..=(i + 1).min(dims[0] - 1) {
@@ -53,9 +57,23 @@ fn coords(o: usize, d: [usize; 3]) -> [usize; 3] {
 /// would click for the "obvious" prompt, always inside the component even when it is not convex.
 pub fn nearest_to_centroid(voxels: &[usize], dims: [usize; 3]) -> [usize; 3] {
     assert!(!voxels.is_empty(), "empty component");
-    let mean = [0, 1, 2].map(|a| voxels.iter().map(|&o| coords(o, dims)[a] as f64).sum::<f64>() / voxels.len() as f64);
-    let dist = |o: usize| (0..3).map(|a| (coords(o, dims)[a] as f64 - mean[a]).powi(2)).sum::<f64>();
-    let best = voxels.iter().copied().min_by(|&a, &b| dist(a).total_cmp(&dist(b))).expect("non-empty");
+    let mean = [0, 1, 2].map(|a| {
+        voxels
+            .iter()
+            .map(|&o| coords(o, dims)[a] as f64)
+            .sum::<f64>()
+            / voxels.len() as f64
+    });
+    let dist = |o: usize| {
+        (0..3)
+            .map(|a| (coords(o, dims)[a] as f64 - mean[a]).powi(2))
+            .sum::<f64>()
+    };
+    let best = voxels
+        .iter()
+        .copied()
+        .min_by(|&a, &b| dist(a).total_cmp(&dist(b)))
+        .expect("non-empty");
     coords(best, dims)
 }
 
@@ -81,7 +99,13 @@ mod tests {
     fn centroid_click_stays_inside_a_ring() {
         // A ring in one slice: its centroid is the empty centre, the click must be on the ring.
         let dims = [5, 5, 1];
-        let ring: Vec<usize> = (0..25).filter(|&o| o != 12 && (o % 5 == 1 || o % 5 == 3 || o / 5 == 1 || o / 5 == 3) && ![0, 4, 20, 24].contains(&o)).collect();
+        let ring: Vec<usize> = (0..25)
+            .filter(|&o| {
+                o != 12
+                    && (o % 5 == 1 || o % 5 == 3 || o / 5 == 1 || o / 5 == 3)
+                    && ![0, 4, 20, 24].contains(&o)
+            })
+            .collect();
         let c = nearest_to_centroid(&ring, dims);
         assert!(ring.contains(&(c[0] + 5 * c[1])), "{c:?}");
     }

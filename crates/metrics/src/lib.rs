@@ -82,7 +82,15 @@ mod tests {
         assert_eq!(dice(&p, &t), 0.5);
         assert_eq!(dice_loss(&p, &t), 0.5);
         let c = Confusion::of(&p, &t);
-        assert_eq!(c, Confusion { tp: 2, fp: 2, fn_: 2, tn: 2 });
+        assert_eq!(
+            c,
+            Confusion {
+                tp: 2,
+                fp: 2,
+                fn_: 2,
+                tn: 2
+            }
+        );
         assert_eq!(c.sensitivity(), 0.5);
         assert_eq!(c.false_positive_rate(), 0.5);
         // Disjoint: 0; identical: 1; label values other than 1 count as foreground.

@@ -99,7 +99,14 @@ fn centre_prior(layer: Linear, grid: [usize; 3], sigma: f32, device: &Device) ->
     // its graph and break the second backward pass.
     let w = layer.weight.val();
     let shape = w.dims();
-    let scaled: Vec<f32> = w.into_data().convert::<f32>().try_into_vec::<f32>().expect("f32 weights").iter().map(|v| v * 0.1).collect();
+    let scaled: Vec<f32> = w
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .expect("f32 weights")
+        .iter()
+        .map(|v| v * 0.1)
+        .collect();
     Linear {
         weight: Param::from_data(TensorData::new(scaled, shape), device),
         bias: Some(Param::from_data(TensorData::new(bias, [len]), device)),
@@ -167,7 +174,11 @@ impl AgentNet {
         let [gd, gh, _] = self.grid;
         let parts = logits.split_with_sizes(vec![gd, gh, self.grid[2]], 1);
         let mut it = parts.into_iter();
-        let (ld, lh, lw) = (it.next().expect("3 parts"), it.next().expect("3 parts"), it.next().expect("3 parts"));
+        let (ld, lh, lw) = (
+            it.next().expect("3 parts"),
+            it.next().expect("3 parts"),
+            it.next().expect("3 parts"),
+        );
         let value = self.critic.forward(features).reshape([b]);
         AgentOutput {
             logits: [ld, lh, lw],
@@ -206,8 +217,18 @@ mod tests {
         let mut net = cfg.init(&device);
         let mut optim = AdamConfig::new().init();
         let x = Tensor::<5>::zeros([1, 4, 8, 8, 8], &device);
-        let first: Vec<f32> = net.forward(x.clone()).logits[0].clone().into_data().convert::<f32>().try_into_vec().unwrap();
-        let peak = first.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
+        let first: Vec<f32> = net.forward(x.clone()).logits[0]
+            .clone()
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec()
+            .unwrap();
+        let peak = first
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .unwrap()
+            .0;
         assert_eq!(peak, 8, "prior peaks at the grid centre");
         // Two backward passes in a row must work (the prior's parameters are graph leaves).
         for _ in 0..2 {

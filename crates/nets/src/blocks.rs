@@ -13,7 +13,10 @@ pub const LEAKY_SLOPE: f64 = 0.01;
 
 /// Groups for GroupNorm: 8 when the channels allow it, fewer for narrow layers.
 pub fn groups_for(channels: usize) -> usize {
-    [8, 4, 2, 1].into_iter().find(|g| channels % g == 0 && channels / g >= 2).unwrap_or(1)
+    [8, 4, 2, 1]
+        .into_iter()
+        .find(|g| channels % g == 0 && channels / g >= 2)
+        .unwrap_or(1)
 }
 
 /// conv(3^3) -> GroupNorm -> LeakyReLU.

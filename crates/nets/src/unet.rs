@@ -33,7 +33,9 @@ impl UNetConfig {
     pub fn init(&self, device: &Device) -> UNet3d {
         let c = self.channels;
         let up = |from: usize, to: usize| {
-            ConvTranspose3dConfig::new([from, to], [2, 2, 2]).with_stride([2, 2, 2]).init(device)
+            ConvTranspose3dConfig::new([from, to], [2, 2, 2])
+                .with_stride([2, 2, 2])
+                .init(device)
         };
         UNet3d {
             enc0: DoubleConv::new(self.in_channels, c[0], device),
@@ -80,10 +82,18 @@ impl UNet3d {
         let e2 = self.enc2.forward(max_pool3d_2(e1.clone()));
         let e3 = self.enc3.forward(max_pool3d_2(e2.clone()));
         let b = self.bottom.forward(max_pool3d_2(e3.clone()));
-        let d3 = self.dec3.forward(Tensor::cat(vec![self.up3.forward(b), e3], 1));
-        let d2 = self.dec2.forward(Tensor::cat(vec![self.up2.forward(d3), e2], 1));
-        let d1 = self.dec1.forward(Tensor::cat(vec![self.up1.forward(d2), e1], 1));
-        let d0 = self.dec0.forward(Tensor::cat(vec![self.up0.forward(d1), e0], 1));
+        let d3 = self
+            .dec3
+            .forward(Tensor::cat(vec![self.up3.forward(b), e3], 1));
+        let d2 = self
+            .dec2
+            .forward(Tensor::cat(vec![self.up2.forward(d3), e2], 1));
+        let d1 = self
+            .dec1
+            .forward(Tensor::cat(vec![self.up1.forward(d2), e1], 1));
+        let d0 = self
+            .dec0
+            .forward(Tensor::cat(vec![self.up0.forward(d1), e0], 1));
         self.head.forward(d0)
     }
 

@@ -29,7 +29,11 @@ pub fn save_half<M: Module>(module: M, path: &Path) -> Result<(), WeightsError> 
         message,
     };
     let tmp = path.with_extension("partial");
-    module.map(&mut ToHalf).into_record().save(&tmp).map_err(|e| err(e.to_string()))?;
+    module
+        .map(&mut ToHalf)
+        .into_record()
+        .save(&tmp)
+        .map_err(|e| err(e.to_string()))?;
     std::fs::rename(&tmp, path).map_err(|e| err(e.to_string()))
 }
 
@@ -40,7 +44,10 @@ pub fn save_full<M: Module>(module: M, path: &Path) -> Result<(), WeightsError> 
         message,
     };
     let tmp = path.with_extension("partial");
-    module.into_record().save(&tmp).map_err(|e| err(e.to_string()))?;
+    module
+        .into_record()
+        .save(&tmp)
+        .map_err(|e| err(e.to_string()))?;
     std::fs::rename(&tmp, path).map_err(|e| err(e.to_string()))
 }
 
@@ -77,10 +84,28 @@ mod tests {
         let path = dir.path().join("unet.bpk");
         save_half(net.clone(), &path).unwrap();
         let loaded = load(cfg.init(&device), &path).unwrap();
-        let x = Tensor::<5>::random([1, 3, 16, 16, 16], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
-        let a: Vec<f32> = net.forward(x.clone()).into_data().convert::<f32>().try_into_vec().unwrap();
-        let b: Vec<f32> = loaded.forward(x).into_data().convert::<f32>().try_into_vec().unwrap();
-        let max_diff = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+        let x = Tensor::<5>::random(
+            [1, 3, 16, 16, 16],
+            burn::tensor::Distribution::Normal(0.0, 1.0),
+            &device,
+        );
+        let a: Vec<f32> = net
+            .forward(x.clone())
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec()
+            .unwrap();
+        let b: Vec<f32> = loaded
+            .forward(x)
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec()
+            .unwrap();
+        let max_diff = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max);
         assert!(max_diff < 0.05, "max diff {max_diff}");
         assert!(max_diff > 0.0, "weights were not stored in half precision");
         let wrong = UNetConfig {

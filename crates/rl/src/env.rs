@@ -70,7 +70,11 @@ impl<'a> Env<'a> {
     /// y_0 = g(x, v_0) from the prompt `v0`.
     pub fn reset(scene: &'a Scene, cfg: EnvConfig, v0: [usize; 3]) -> Self {
         let mask = scene.field.grow(v0);
-        let loss = scene.truth.as_ref().map(|t| dice_loss(&mask.mask, t)).unwrap_or(0.0);
+        let loss = scene
+            .truth
+            .as_ref()
+            .map(|t| dice_loss(&mask.mask, t))
+            .unwrap_or(0.0);
         Self {
             scene,
             cfg,
@@ -101,7 +105,12 @@ impl<'a> Env<'a> {
     pub fn step(&mut self, action: [usize; 3]) -> StepOutcome {
         let next = self.scene.field.grow(action);
         let unchanged = next.mask == self.mask.mask;
-        let next_loss = self.scene.truth.as_ref().map(|t| dice_loss(&next.mask, t)).unwrap_or(0.0);
+        let next_loss = self
+            .scene
+            .truth
+            .as_ref()
+            .map(|t| dice_loss(&next.mask, t))
+            .unwrap_or(0.0);
         let reward = if self.scene.truth.is_some() {
             (self.loss - next_loss) as f32 + self.cfg.beta * self.entropy_term(&next, action)
         } else {
@@ -140,7 +149,8 @@ mod tests {
         for k in 0..20 {
             for j in 0..20 {
                 for i in 0..20 {
-                    let inside = (4..12).contains(&i) && (4..12).contains(&j) && (4..12).contains(&k);
+                    let inside =
+                        (4..12).contains(&i) && (4..12).contains(&j) && (4..12).contains(&k);
                     prob[at(i, j, k)] = if inside { 0.99 } else { 0.5 };
                     truth[at(i, j, k)] = inside as u8;
                 }
@@ -169,7 +179,11 @@ mod tests {
         let out = env.step([8, 8, 8]);
         assert_eq!(env.mask.voxels, 512);
         let e = promptseg_grow::binary_entropy(0.99);
-        assert!((out.reward - (1.0 + 0.8 * e)).abs() < 1e-5, "reward {}", out.reward);
+        assert!(
+            (out.reward - (1.0 + 0.8 * e)).abs() < 1e-5,
+            "reward {}",
+            out.reward
+        );
         assert!(!out.terminal);
         // Same region again: unchanged -> terminal, Dice gain 0.
         let out = env.step([5, 5, 5]);
@@ -178,7 +192,11 @@ mod tests {
         // Back to an uncertain voxel: the mask is replaced, not accumulated.
         let out = env.step([16, 2, 2]);
         assert_eq!(env.mask.voxels, 1);
-        assert!((out.reward + 1.0).abs() < 1e-5, "Grown term is 0 for a lone seed: {}", out.reward);
+        assert!(
+            (out.reward + 1.0).abs() < 1e-5,
+            "Grown term is 0 for a lone seed: {}",
+            out.reward
+        );
     }
 
     #[test]

@@ -44,10 +44,20 @@ fn pick(probs: &[f32], mode: ActionMode, rng: &mut impl Rng) -> usize {
 }
 
 /// Chosen actions (voxels) and their log-probabilities, one per batch row.
-pub fn choose(logits: &[Tensor<2>; 3], mode: ActionMode, rng: &mut impl Rng) -> Vec<([usize; 3], f32)> {
+pub fn choose(
+    logits: &[Tensor<2>; 3],
+    mode: ActionMode,
+    rng: &mut impl Rng,
+) -> Vec<([usize; 3], f32)> {
     let probs: Vec<Vec<f32>> = logits
         .iter()
-        .map(|l| softmax(l.clone(), 1).into_data().convert::<f32>().try_into_vec().expect("f32 probabilities"))
+        .map(|l| {
+            softmax(l.clone(), 1)
+                .into_data()
+                .convert::<f32>()
+                .try_into_vec()
+                .expect("f32 probabilities")
+        })
         .collect();
     let sizes: Vec<usize> = logits.iter().map(|l| l.dims()[1]).collect();
     let batch = logits[0].dims()[0];
@@ -108,10 +118,18 @@ mod tests {
         let device = Device::flex();
         let l = |n: usize| Tensor::<2>::zeros([2, n], &device);
         let logits = [l(4), l(8), l(16)];
-        let h: Vec<f32> = entropy(&logits).into_data().convert::<f32>().try_into_vec().unwrap();
+        let h: Vec<f32> = entropy(&logits)
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec()
+            .unwrap();
         let want = (4.0f32).ln() + (8.0f32).ln() + (16.0f32).ln();
         assert!((h[0] - want).abs() < 1e-5 && (h[1] - want).abs() < 1e-5);
-        let lp: Vec<f32> = log_prob(&logits, &[[1, 2, 3], [15, 7, 0]]).into_data().convert::<f32>().try_into_vec().unwrap();
+        let lp: Vec<f32> = log_prob(&logits, &[[1, 2, 3], [15, 7, 0]])
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec()
+            .unwrap();
         assert!((lp[0] + want).abs() < 1e-5);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
         let picks = choose(&logits, ActionMode::Sample, &mut rng);
@@ -132,6 +150,9 @@ mod tests {
         // D (k) peak at 1, H (j) at 2, W (i) at 3.
         let logits = [peak(4, 1), peak(4, 2), peak(4, 3)];
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
-        assert_eq!(choose(&logits, ActionMode::Greedy, &mut rng)[0].0, [3, 2, 1]);
+        assert_eq!(
+            choose(&logits, ActionMode::Greedy, &mut rng)[0].0,
+            [3, 2, 1]
+        );
     }
 }

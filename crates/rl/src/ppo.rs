@@ -5,8 +5,8 @@
 //! channels, so a transition keeps only the seed that produced its state, and minibatches
 //! re-grow masks on demand. Memory is O(transitions), not O(transitions x voxels).
 
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::grad_clipping::GradientClippingConfig;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use promptseg_nets::AgentNet;
 use rand::seq::SliceRandom;
@@ -88,7 +88,12 @@ pub fn gae(ts: &[Transition], gamma: f32, lambda: f32) -> (Vec<f32>, Vec<f32>) {
             (next_value, true)
         };
         let delta = tr.reward + gamma * v_next - tr.value;
-        let a = delta + if continues { gamma * lambda * next_adv } else { 0.0 };
+        let a = delta
+            + if continues {
+                gamma * lambda * next_adv
+            } else {
+                0.0
+            };
         adv[t] = a;
         next_adv = a;
         next_value = tr.value;
@@ -114,7 +119,11 @@ pub struct PpoLearner {
 }
 
 fn scalar(t: Tensor<1>) -> f32 {
-    t.into_data().convert::<f32>().try_into_vec::<f32>().map(|v| v[0]).unwrap_or(f32::NAN)
+    t.into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .map(|v| v[0])
+        .unwrap_or(f32::NAN)
 }
 
 impl PpoLearner {
@@ -131,12 +140,24 @@ impl PpoLearner {
     }
 
     /// PPO epochs over one rollout.
-    pub fn update(&mut self, scenes: &[Scene], ts: &[Transition], rng: &mut impl Rng) -> UpdateStats {
+    pub fn update(
+        &mut self,
+        scenes: &[Scene],
+        ts: &[Transition],
+        rng: &mut impl Rng,
+    ) -> UpdateStats {
         let (adv, ret) = gae(ts, self.cfg.gamma, self.cfg.gae_lambda);
         let mean = adv.iter().sum::<f32>() / adv.len() as f32;
-        let sd = (adv.iter().map(|a| (a - mean) * (a - mean)).sum::<f32>() / adv.len() as f32).sqrt().max(1e-6);
+        let sd = (adv.iter().map(|a| (a - mean) * (a - mean)).sum::<f32>() / adv.len() as f32)
+            .sqrt()
+            .max(1e-6);
         let adv: Vec<f32> = adv.iter().map(|a| (a - mean) / sd).collect();
-        let device = self.agent.devices().into_iter().next().unwrap_or_else(Device::flex);
+        let device = self
+            .agent
+            .devices()
+            .into_iter()
+            .next()
+            .unwrap_or_else(Device::flex);
         let mut order: Vec<usize> = (0..ts.len()).collect();
         let mut stats = UpdateStats::default();
         let mut batches = 0.0f32;
@@ -147,7 +168,11 @@ impl PpoLearner {
                     .iter()
                     .map(|&i| scenes[ts[i].scene].field.grow(ts[i].state_seed).mask)
                     .collect();
-                let items: Vec<(&Scene, &[u8])> = chunk.iter().zip(&masks).map(|(&i, m)| (&scenes[ts[i].scene], m.as_slice())).collect();
+                let items: Vec<(&Scene, &[u8])> = chunk
+                    .iter()
+                    .zip(&masks)
+                    .map(|(&i, m)| (&scenes[ts[i].scene], m.as_slice()))
+                    .collect();
                 let states = state_batch(&items, self.input_pool, &device);
                 let actions: Vec<[usize; 3]> = chunk.iter().map(|&i| ts[i].action).collect();
                 let b = chunk.len();
@@ -170,13 +195,14 @@ impl PpoLearner {
                     - ent.clone().mul_scalar(self.cfg.entropy_coef);
 
                 let grads = GradientsParams::from_grads(loss.backward(), &self.agent);
-                self.agent = self.optim.step(self.cfg.learning_rate, self.agent.clone(), grads);
+                self.agent = self
+                    .optim
+                    .step(self.cfg.learning_rate, self.agent.clone(), grads);
 
                 let lr_d = log_ratio.detach();
                 stats.approx_kl += scalar(((lr_d.clone().exp() - 1.0) - lr_d.clone()).mean());
-                stats.clip_fraction += scalar(
-                    (lr_d.exp() - 1.0).abs().greater_elem(eps).float().mean(),
-                );
+                stats.clip_fraction +=
+                    scalar((lr_d.exp() - 1.0).abs().greater_elem(eps).float().mean());
                 stats.policy_loss += scalar(policy_loss.detach());
                 stats.value_loss += scalar(value_loss.detach());
                 stats.policy_entropy += scalar(ent.detach());
@@ -215,7 +241,11 @@ mod tests {
     fn gae_matches_hand_computation() {
         let (g, l) = (0.9f32, 0.5f32);
         // Episode 1: two steps ending terminal; episode 2: one step cut with bootstrap 2.0.
-        let ts = [tr(1.0, 0.5, false, None), tr(2.0, 1.0, true, None), tr(0.0, 1.0, false, Some(2.0))];
+        let ts = [
+            tr(1.0, 0.5, false, None),
+            tr(2.0, 1.0, true, None),
+            tr(0.0, 1.0, false, Some(2.0)),
+        ];
         let (adv, ret) = gae(&ts, g, l);
         let d1 = 2.0 - 1.0; // terminal: no next value
         let d0 = 1.0 + g * 1.0 - 0.5;

@@ -16,7 +16,12 @@ pub struct Scene {
 }
 
 impl Scene {
-    pub fn new(patch: &Patch, probability: &[f32], params: &GrowParams, prompt: [usize; 3]) -> Self {
+    pub fn new(
+        patch: &Patch,
+        probability: &[f32],
+        params: &GrowParams,
+        prompt: [usize; 3],
+    ) -> Self {
         let dims = patch.geometry.dims;
         let field = GrowField::new(&patch.channel_refs(), probability, dims, params.clone());
         Self {

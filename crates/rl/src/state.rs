@@ -43,7 +43,10 @@ pub fn state_batch(items: &[(&Scene, &[u8])], pool: usize, device: &Device) -> T
     for (scene, mask) in items {
         push_state(&mut data, scene, mask, pool);
     }
-    Tensor::from_data(TensorData::new(data, [items.len(), 4, pd[2], pd[1], pd[0]]), device)
+    Tensor::from_data(
+        TensorData::new(data, [items.len(), 4, pd[2], pd[1], pd[0]]),
+        device,
+    )
 }
 
 #[cfg(test)]

@@ -28,7 +28,12 @@ fn start_seed(scene: &Scene, probability: Option<&[f32]>) -> [usize; 3] {
     match probability {
         None => scene.prompt,
         Some(p) => {
-            let best = p.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(o, _)| o).unwrap_or(0);
+            let best = p
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map(|(o, _)| o)
+                .unwrap_or(0);
             let d = scene.dims;
             [best % d[0], (best / d[0]) % d[1], best / (d[0] * d[1])]
         }
@@ -51,7 +56,9 @@ pub fn best_seed_dice(scene: &Scene) -> f64 {
             continue;
         }
         let d = scene.dims;
-        let g = scene.field.grow([o % d[0], (o / d[0]) % d[1], o / (d[0] * d[1])]);
+        let g = scene
+            .field
+            .grow([o % d[0], (o / d[0]) % d[1], o / (d[0] * d[1])]);
         for (c, &m) in covered.iter_mut().zip(&g.mask) {
             *c |= m != 0;
         }
@@ -70,7 +77,13 @@ pub struct SceneSet {
     pub best_dice: Vec<f64>,
 }
 
-pub fn build_scenes(cases: &[TrainCase], cfg: &TrainConfig, unet: &UNet3d, device: &Device, seed: u64) -> Result<SceneSet, TrainError> {
+pub fn build_scenes(
+    cases: &[TrainCase],
+    cfg: &TrainConfig,
+    unet: &UNet3d,
+    device: &Device,
+    seed: u64,
+) -> Result<SceneSet, TrainError> {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let at = &cfg.agent_training;
     let mut set = SceneSet {
@@ -83,7 +96,12 @@ pub fn build_scenes(cases: &[TrainCase], cfg: &TrainConfig, unet: &UNet3d, devic
         for _ in 0..at.windows_per_case {
             let lps = tc.sample_prompt(&mut rng);
             let grid = cfg.pipeline.grid.geometry(&tc.case.t2w.geometry, lps);
-            let patch = Patch::extract(&tc.case, &grid, &cfg.pipeline.normalisation, cfg.pipeline.channels)?;
+            let patch = Patch::extract(
+                &tc.case,
+                &grid,
+                &cfg.pipeline.normalisation,
+                cfg.pipeline.channels,
+            )?;
             let prob = surrogate_probability(unet, patch.channel_refs(), grid.dims, device);
             let prompt = grid.world_to_voxel(lps).unwrap_or(grid.dims.map(|d| d / 2));
             let mut scene = Scene::new(&patch, &prob, &cfg.pipeline.grow, prompt);
@@ -130,7 +148,13 @@ pub struct GreedyEval {
 }
 
 /// Greedy rollouts on every positive scene: what inference would do on these windows.
-pub fn greedy_eval(agent: &AgentNet, set: &SceneSet, cfg: &TrainConfig, device: &Device, iteration: usize) -> GreedyEval {
+pub fn greedy_eval(
+    agent: &AgentNet,
+    set: &SceneSet,
+    cfg: &TrainConfig,
+    device: &Device,
+    iteration: usize,
+) -> GreedyEval {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
     let (mut g, mut a, mut b, mut steps, mut n) = (0.0, 0.0, 0.0, 0.0, 0usize);
     for ((scene, &start), &best) in set.scenes.iter().zip(&set.starts).zip(&set.best_dice) {
@@ -192,7 +216,8 @@ pub fn train_agent(
     ad.seed(at.seed);
     let mut learner = PpoLearner::new(cfg.agent.init(&ad), at.ppo.clone(), cfg.agent.input_pool);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(at.seed);
-    let mut log = JsonLog::create(&out.join("agent_metrics.jsonl")).map_err(|e| TrainError::io(out, e))?;
+    let mut log =
+        JsonLog::create(&out.join("agent_metrics.jsonl")).map_err(|e| TrainError::io(out, e))?;
     let start = Instant::now();
     let pool = cfg.agent.input_pool;
     let env_cfg = cfg.pipeline.env.clone();
@@ -202,21 +227,36 @@ pub fn train_agent(
         let s = rng.random_range(0..set.scenes.len());
         let env = Env::reset(&set.scenes[s], env_cfg.clone(), set.starts[s]);
         let start_dice = dice(&env.mask.mask, set.scenes[s].truth.as_ref().expect("truth"));
-        Running { env, scene: s, ret: 0.0, start_dice }
+        Running {
+            env,
+            scene: s,
+            ret: 0.0,
+            start_dice,
+        }
     };
     let mut last_iter = AgentIteration::default();
     let mut last_eval = first.clone();
     let mut env_steps = 0usize;
     for iteration in 1..=at.iterations {
         let actor = learner.agent.valid();
-        let mut running: Vec<Running> = (0..at.envs.max(1)).map(|_| new_episode(&mut rng)).collect();
+        let mut running: Vec<Running> =
+            (0..at.envs.max(1)).map(|_| new_episode(&mut rng)).collect();
         let mut per_env: Vec<Vec<Transition>> = vec![Vec::new(); running.len()];
-        let (mut episodes, mut ret_sum, mut len_sum, mut start_sum, mut final_sum) = (0usize, 0.0, 0.0, 0.0, 0.0);
+        let (mut episodes, mut ret_sum, mut len_sum, mut start_sum, mut final_sum) =
+            (0usize, 0.0, 0.0, 0.0, 0.0);
         let mut collected = 0;
         while collected < at.ppo.rollout_steps {
-            let items: Vec<(&Scene, &[u8])> = running.iter().map(|r| (r.env.scene, r.env.mask.mask.as_slice())).collect();
+            let items: Vec<(&Scene, &[u8])> = running
+                .iter()
+                .map(|r| (r.env.scene, r.env.mask.mask.as_slice()))
+                .collect();
             let out_t = actor.forward(state::state_batch(&items, pool, device));
-            let values: Vec<f32> = out_t.value.into_data().convert::<f32>().try_into_vec().expect("values");
+            let values: Vec<f32> = out_t
+                .value
+                .into_data()
+                .convert::<f32>()
+                .try_into_vec()
+                .expect("values");
             let picks = policy::choose(&out_t.logits, ActionMode::Sample, &mut rng);
             let mut cut = Vec::new();
             for (e, r) in running.iter_mut().enumerate() {
@@ -240,7 +280,10 @@ pub fn train_agent(
                     ret_sum += r.ret;
                     len_sum += r.env.t as f64;
                     start_sum += r.start_dice;
-                    final_sum += dice(&r.env.mask.mask, set.scenes[r.scene].truth.as_ref().expect("truth"));
+                    final_sum += dice(
+                        &r.env.mask.mask,
+                        set.scenes[r.scene].truth.as_ref().expect("truth"),
+                    );
                     if o.truncated {
                         cut.push(e);
                     }
@@ -248,8 +291,17 @@ pub fn train_agent(
             }
             // Truncated episodes bootstrap from V(s_{t+1}); terminal ones do not.
             if !cut.is_empty() {
-                let items: Vec<(&Scene, &[u8])> = cut.iter().map(|&e| (running[e].env.scene, running[e].env.mask.mask.as_slice())).collect();
-                let v: Vec<f32> = actor.forward(state::state_batch(&items, pool, device)).value.into_data().convert::<f32>().try_into_vec().expect("values");
+                let items: Vec<(&Scene, &[u8])> = cut
+                    .iter()
+                    .map(|&e| (running[e].env.scene, running[e].env.mask.mask.as_slice()))
+                    .collect();
+                let v: Vec<f32> = actor
+                    .forward(state::state_batch(&items, pool, device))
+                    .value
+                    .into_data()
+                    .convert::<f32>()
+                    .try_into_vec()
+                    .expect("values");
                 for (k, &e) in cut.iter().enumerate() {
                     if let Some(last) = per_env[e].last_mut() {
                         last.bootstrap = Some(v[k]);
@@ -266,10 +318,26 @@ pub fn train_agent(
             }
         }
         // Episodes still running at the end of the rollout are cut: bootstrap them too.
-        let open: Vec<usize> = (0..running.len()).filter(|&e| per_env[e].last().map(|t| !t.terminal && t.bootstrap.is_none()).unwrap_or(false)).collect();
+        let open: Vec<usize> = (0..running.len())
+            .filter(|&e| {
+                per_env[e]
+                    .last()
+                    .map(|t| !t.terminal && t.bootstrap.is_none())
+                    .unwrap_or(false)
+            })
+            .collect();
         if !open.is_empty() {
-            let items: Vec<(&Scene, &[u8])> = open.iter().map(|&e| (running[e].env.scene, running[e].env.mask.mask.as_slice())).collect();
-            let v: Vec<f32> = actor.forward(state::state_batch(&items, pool, device)).value.into_data().convert::<f32>().try_into_vec().expect("values");
+            let items: Vec<(&Scene, &[u8])> = open
+                .iter()
+                .map(|&e| (running[e].env.scene, running[e].env.mask.mask.as_slice()))
+                .collect();
+            let v: Vec<f32> = actor
+                .forward(state::state_batch(&items, pool, device))
+                .value
+                .into_data()
+                .convert::<f32>()
+                .try_into_vec()
+                .expect("values");
             for (k, &e) in open.iter().enumerate() {
                 if let Some(last) = per_env[e].last_mut() {
                     last.bootstrap = Some(v[k]);
@@ -295,8 +363,10 @@ pub fn train_agent(
         log.write(&last_iter).map_err(|e| TrainError::io(out, e))?;
         last_eval = greedy_eval(&learner.agent.valid(), set, cfg, device, iteration);
         log.write(&last_eval).map_err(|e| TrainError::io(out, e))?;
-        weights::save_half(learner.agent.valid(), &out.join(AGENT_FILE)).map_err(TrainError::Weights)?;
-        weights::save_full(learner.agent.valid(), &out.join("agent_last.bpk")).map_err(TrainError::Weights)?;
+        weights::save_half(learner.agent.valid(), &out.join(AGENT_FILE))
+            .map_err(TrainError::Weights)?;
+        weights::save_full(learner.agent.valid(), &out.join("agent_last.bpk"))
+            .map_err(TrainError::Weights)?;
         on_iteration(&last_iter, &last_eval);
     }
     Ok(AgentOutcome {

@@ -103,8 +103,11 @@ pub struct TrainConfig {
 impl TrainConfig {
     pub fn read(path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let cfg: TrainConfig = toml::from_str(&text).map_err(|e| format!("{}: {}", path.display(), e.message()))?;
-        cfg.pipeline.validate().map_err(|e| format!("{}: {e}", path.display()))?;
+        let cfg: TrainConfig =
+            toml::from_str(&text).map_err(|e| format!("{}: {}", path.display(), e.message()))?;
+        cfg.pipeline
+            .validate()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         if cfg.agent.grid != cfg.pipeline.agent_grid() {
             return Err(format!(
                 "{}: agent.grid {:?} must be the working grid in [D, H, W] order {:?}",
@@ -114,11 +117,28 @@ impl TrainConfig {
             ));
         }
         let m = UNetConfig::SIZE_MULTIPLE;
-        if cfg.surrogate_training.patch.iter().any(|&s| s == 0 || s % m != 0) {
-            return Err(format!("{}: surrogate_training.patch must be multiples of {m}", path.display()));
+        if cfg
+            .surrogate_training
+            .patch
+            .iter()
+            .any(|&s| s == 0 || s % m != 0)
+        {
+            return Err(format!(
+                "{}: surrogate_training.patch must be multiples of {m}",
+                path.display()
+            ));
         }
-        if cfg.pipeline.grid.size.iter().any(|&s| s % cfg.agent.input_pool.max(1) != 0) {
-            return Err(format!("{}: grid size must divide by agent.input_pool", path.display()));
+        if cfg
+            .pipeline
+            .grid
+            .size
+            .iter()
+            .any(|&s| s % cfg.agent.input_pool.max(1) != 0)
+        {
+            return Err(format!(
+                "{}: grid size must divide by agent.input_pool",
+                path.display()
+            ));
         }
         Ok(cfg)
     }

@@ -18,7 +18,10 @@ pub enum TrainError {
     #[error(transparent)]
     Weights(promptseg_nets::weights::WeightsError),
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Config(String),
 }

@@ -17,7 +17,10 @@ impl JsonLog {
 
     /// Continues an existing log (resumed runs).
     pub fn append(path: &Path) -> std::io::Result<Self> {
-        let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
         Ok(Self { file })
     }
 

@@ -21,13 +21,28 @@ pub struct TrainCase {
 impl TrainCase {
     pub fn new(case: Case) -> Self {
         let dims = case.t2w.geometry.dims;
-        let lesions = case.label.as_ref().map(|l| component_voxels(&l.data, dims)).unwrap_or_default();
+        let lesions = case
+            .label
+            .as_ref()
+            .map(|l| component_voxels(&l.data, dims))
+            .unwrap_or_default();
         let gland = case
             .gland
             .as_ref()
-            .map(|g| g.data.iter().enumerate().filter(|(_, &v)| v != 0).map(|(o, _)| o).collect())
+            .map(|g| {
+                g.data
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &v)| v != 0)
+                    .map(|(o, _)| o)
+                    .collect()
+            })
             .unwrap_or_default();
-        Self { case, lesions, gland }
+        Self {
+            case,
+            lesions,
+            gland,
+        }
     }
 
     pub fn positive(&self) -> bool {
@@ -36,7 +51,11 @@ impl TrainCase {
 
     fn lps_of(&self, offset: usize) -> [f64; 3] {
         let g = &self.case.t2w.geometry;
-        let (i, j, k) = (offset % g.dims[0], (offset / g.dims[0]) % g.dims[1], offset / (g.dims[0] * g.dims[1]));
+        let (i, j, k) = (
+            offset % g.dims[0],
+            (offset / g.dims[0]) % g.dims[1],
+            offset / (g.dims[0] * g.dims[1]),
+        );
         g.index_to_world([i as f64, j as f64, k as f64])
     }
 
@@ -79,7 +98,11 @@ pub fn augment_grid(g: &Geometry, degrees: f64, mirror: bool) -> Geometry {
     }
     out.origin = [0.0; 3];
     let offset = out.index_to_world(g.dims.map(|d| (d as f64 - 1.0) / 2.0));
-    out.origin = [centre[0] - offset[0], centre[1] - offset[1], centre[2] - offset[2]];
+    out.origin = [
+        centre[0] - offset[0],
+        centre[1] - offset[1],
+        centre[2] - offset[2],
+    ];
     out
 }
 
@@ -96,6 +119,9 @@ mod tests {
             assert!((c0[k] - c1[k]).abs() < 1e-9);
         }
         assert!(a.validate().is_ok());
-        assert!(promptseg_volume::geometry::det3(&a.direction) < 0.0, "mirrored");
+        assert!(
+            promptseg_volume::geometry::det3(&a.direction) < 0.0,
+            "mirrored"
+        );
     }
 }

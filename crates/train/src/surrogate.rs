@@ -43,7 +43,9 @@ pub struct SurrogateValidation {
 pub fn soft_dice_loss(prob: Tensor<5>, target: Tensor<5>) -> Tensor<1> {
     let inter = (prob.clone() * target.clone()).sum();
     let denom = prob.sum() + target.sum();
-    (inter.mul_scalar(2.0).add_scalar(1.0) / denom.add_scalar(1.0)).neg().add_scalar(1.0)
+    (inter.mul_scalar(2.0).add_scalar(1.0) / denom.add_scalar(1.0))
+        .neg()
+        .add_scalar(1.0)
 }
 
 pub fn cosine_lr(step: usize, total: usize, max: f64, min: f64) -> f64 {
@@ -52,14 +54,26 @@ pub fn cosine_lr(step: usize, total: usize, max: f64, min: f64) -> f64 {
 }
 
 /// One augmented training window as network input and target.
-fn sample_window(tc: &TrainCase, pipeline: &Pipeline, st: &SurrogateTraining, rng: &mut impl Rng) -> Result<(Vec<f32>, Vec<f32>), TrainError> {
+fn sample_window(
+    tc: &TrainCase,
+    pipeline: &Pipeline,
+    st: &SurrogateTraining,
+    rng: &mut impl Rng,
+) -> Result<(Vec<f32>, Vec<f32>), TrainError> {
     let centre = if tc.positive() && rng.random::<f32>() < st.lesion_fraction {
         tc.sample_prompt(rng)
     } else {
         tc.sample_background(rng)
     };
     let j = st.jitter_mm;
-    let centre = [0, 1, 2].map(|a| centre[a] + if j > 0.0 { rng.random_range(-j..=j) } else { 0.0 });
+    let centre = [0, 1, 2].map(|a| {
+        centre[a]
+            + if j > 0.0 {
+                rng.random_range(-j..=j)
+            } else {
+                0.0
+            }
+    });
     let mut spec = pipeline.grid.clone();
     spec.size = st.patch;
     if spec.spacing_mm.is_none() {
@@ -69,7 +83,11 @@ fn sample_window(tc: &TrainCase, pipeline: &Pipeline, st: &SurrogateTraining, rn
     }
     spec.centre = promptseg_case::GridCentre::Prompt;
     let g = spec.geometry(&tc.case.t2w.geometry, centre);
-    let angle = if st.rotate_degrees > 0.0 { rng.random_range(-st.rotate_degrees..=st.rotate_degrees) } else { 0.0 };
+    let angle = if st.rotate_degrees > 0.0 {
+        rng.random_range(-st.rotate_degrees..=st.rotate_degrees)
+    } else {
+        0.0
+    };
     let mirror = st.flip && rng.random::<bool>();
     let g = augment_grid(&g, angle, mirror);
     let patch = Patch::extract(&tc.case, &g, &pipeline.normalisation, pipeline.channels)?;
@@ -79,13 +97,22 @@ fn sample_window(tc: &TrainCase, pipeline: &Pipeline, st: &SurrogateTraining, rn
         let shift = rng.random_range(-st.intensity_shift..=st.intensity_shift);
         x.extend(c.iter().map(|v| v * scale + shift));
     }
-    let y = patch.label.unwrap_or_else(|| vec![0; g.len()]).into_iter().map(|v| v as f32).collect();
+    let y = patch
+        .label
+        .unwrap_or_else(|| vec![0; g.len()])
+        .into_iter()
+        .map(|v| v as f32)
+        .collect();
     Ok((x, y))
 }
 
 /// Fixed validation windows, placed like an inference click: one per lesion at the lesion voxel
 /// nearest its centroid, and one inside the gland (or image centre region) per negative case.
-pub fn validation_patches(cases: &[TrainCase], pipeline: &Pipeline, seed: u64) -> Result<Vec<Patch>, TrainError> {
+pub fn validation_patches(
+    cases: &[TrainCase],
+    pipeline: &Pipeline,
+    seed: u64,
+) -> Result<Vec<Patch>, TrainError> {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let mut out = Vec::new();
     for tc in cases {
@@ -103,13 +130,23 @@ pub fn validation_patches(cases: &[TrainCase], pipeline: &Pipeline, seed: u64) -
         };
         for c in centres {
             let grid = pipeline.grid.geometry(g, c);
-            out.push(Patch::extract(&tc.case, &grid, &pipeline.normalisation, pipeline.channels)?);
+            out.push(Patch::extract(
+                &tc.case,
+                &grid,
+                &pipeline.normalisation,
+                pipeline.channels,
+            )?);
         }
     }
     Ok(out)
 }
 
-pub fn validate(unet: &UNet3d, patches: &[Patch], device: &Device, step: usize) -> SurrogateValidation {
+pub fn validate(
+    unet: &UNet3d,
+    patches: &[Patch],
+    device: &Device,
+    step: usize,
+) -> SurrogateValidation {
     let (mut dsum, mut dn, mut fsum, mut fnn) = (0.0, 0usize, 0.0, 0usize);
     for p in patches {
         let prob = surrogate_probability(unet, p.channel_refs(), p.geometry.dims, device);
@@ -155,7 +192,8 @@ pub fn train_surrogate(
     let mut unet = cfg.unet.init(&ad);
     let mut optim = AdamConfig::new().init();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(st.seed);
-    let mut log = JsonLog::create(&out.join("surrogate_metrics.jsonl")).map_err(|e| TrainError::io(out, e))?;
+    let mut log = JsonLog::create(&out.join("surrogate_metrics.jsonl"))
+        .map_err(|e| TrainError::io(out, e))?;
     let start = Instant::now();
     let [pi, pj, pk] = st.patch;
     let mut best: Option<SurrogateValidation> = None;
@@ -175,7 +213,13 @@ pub fn train_surrogate(
         let y = Tensor::<5>::from_data(TensorData::new(ys, [st.batch, 1, pk, pj, pi]), &ad);
         let loss = soft_dice_loss(sigmoid(unet.forward(x)), y);
         let lr = cosine_lr(step - 1, st.steps, st.learning_rate, st.learning_rate_min);
-        loss_v = loss.clone().into_data().convert::<f32>().try_into_vec::<f32>().map(|v| v[0]).unwrap_or(f32::NAN);
+        loss_v = loss
+            .clone()
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .map(|v| v[0])
+            .unwrap_or(f32::NAN);
         let grads = GradientsParams::from_grads(loss.backward(), &unet);
         unet = optim.step(lr, unet, grads);
         recent.push(loss_v);
@@ -190,12 +234,17 @@ pub fn train_surrogate(
         let val = if step % st.validate_every.max(1) == 0 || step == st.steps {
             let v = validate(&unet.valid(), validation, device, step);
             log.write(&v).map_err(|e| TrainError::io(out, e))?;
-            let is_best = best.as_ref().map(|b| v.dice.total_cmp(&b.dice).is_gt() || b.dice.is_nan()).unwrap_or(true);
+            let is_best = best
+                .as_ref()
+                .map(|b| v.dice.total_cmp(&b.dice).is_gt() || b.dice.is_nan())
+                .unwrap_or(true);
             if is_best {
-                weights::save_half(unet.valid(), &out.join(promptseg_infer::SURROGATE_FILE)).map_err(TrainError::Weights)?;
+                weights::save_half(unet.valid(), &out.join(promptseg_infer::SURROGATE_FILE))
+                    .map_err(TrainError::Weights)?;
                 best = Some(v.clone());
             }
-            weights::save_full(unet.valid(), &out.join("surrogate_last.bpk")).map_err(TrainError::Weights)?;
+            weights::save_full(unet.valid(), &out.join("surrogate_last.bpk"))
+                .map_err(TrainError::Weights)?;
             last_val = Some(v);
             last_val.as_ref()
         } else {
@@ -203,9 +252,14 @@ pub fn train_surrogate(
         };
         on_step(&record, val);
     }
-    let last = last_val.ok_or_else(|| TrainError::Config("surrogate_training.steps must be at least 1".into()))?;
+    let last = last_val
+        .ok_or_else(|| TrainError::Config("surrogate_training.steps must be at least 1".into()))?;
     let tail = &recent[recent.len().saturating_sub(st.validate_every.max(1))..];
-    let final_loss = if tail.is_empty() { loss_v } else { tail.iter().sum::<f32>() / tail.len() as f32 };
+    let final_loss = if tail.is_empty() {
+        loss_v
+    } else {
+        tail.iter().sum::<f32>() / tail.len() as f32
+    };
     Ok(SurrogateOutcome {
         best: best.unwrap_or_else(|| last.clone()),
         last,

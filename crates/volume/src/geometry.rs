@@ -61,7 +61,10 @@ impl Geometry {
             });
         }
         let det = det3(&self.direction);
-        if !det.is_finite() || det.abs() < 1e-6 || self.direction.iter().flatten().any(|v| !v.is_finite()) {
+        if !det.is_finite()
+            || det.abs() < 1e-6
+            || self.direction.iter().flatten().any(|v| !v.is_finite())
+        {
             return Err(GeometryError::SingularDirection {
                 direction: self.direction,
             });
@@ -156,12 +159,19 @@ impl Geometry {
             (self.dims[1] - 1) as f64,
             (self.dims[2] - 1) as f64,
         ];
-        let corners = [[0.0, 0.0, 0.0], far, [far[0], 0.0, 0.0], [0.0, far[1], 0.0], [0.0, 0.0, far[2]]];
+        let corners = [
+            [0.0, 0.0, 0.0],
+            far,
+            [far[0], 0.0, 0.0],
+            [0.0, far[1], 0.0],
+            [0.0, 0.0, far[2]],
+        ];
         corners.iter().all(|&c| {
             let a = self.index_to_world(c);
             let b = other.index_to_world(c);
             dist(a, b) <= tol_mm
-        }) && (0..3).all(|a| (self.spacing[a] - other.spacing[a]).abs() <= 1e-4 * self.spacing[a].max(1.0))
+        }) && (0..3)
+            .all(|a| (self.spacing[a] - other.spacing[a]).abs() <= 1e-4 * self.spacing[a].max(1.0))
     }
 
     /// ITK's three-letter code of the direction each axis points *from* (e.g. "RAI" for an LPS
@@ -169,7 +179,11 @@ impl Geometry {
     pub fn orientation_code(&self) -> String {
         (0..3)
             .map(|c| {
-                let col = [self.direction[0][c], self.direction[1][c], self.direction[2][c]];
+                let col = [
+                    self.direction[0][c],
+                    self.direction[1][c],
+                    self.direction[2][c],
+                ];
                 let (axis, v) = col
                     .iter()
                     .enumerate()
@@ -238,7 +252,8 @@ pub fn dist(a: [f64; 3], b: [f64; 3]) -> f64 {
 }
 
 pub fn det3(m: &Mat3) -> f64 {
-    m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+    m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
+        - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
         + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
 }
 
@@ -326,7 +341,10 @@ mod tests {
 
     #[test]
     fn orientation_codes() {
-        assert_eq!(Geometry::axis_aligned([2, 2, 2], [1.0; 3], [0.0; 3]).orientation_code(), "RAI");
+        assert_eq!(
+            Geometry::axis_aligned([2, 2, 2], [1.0; 3], [0.0; 3]).orientation_code(),
+            "RAI"
+        );
         let mut g = Geometry::axis_aligned([2, 2, 2], [1.0; 3], [0.0; 3]);
         g.direction = [[-1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, 1.0]];
         assert_eq!(g.orientation_code(), "LPI");
@@ -337,9 +355,15 @@ mod tests {
         let mut g = Geometry::axis_aligned([2, 2, 2], [1.0; 3], [0.0; 3]);
         assert!(g.validate().is_ok());
         g.spacing[1] = f64::NAN;
-        assert!(matches!(g.validate(), Err(GeometryError::BadSpacing { .. })));
+        assert!(matches!(
+            g.validate(),
+            Err(GeometryError::BadSpacing { .. })
+        ));
         g.spacing[1] = 1.0;
         g.direction[2] = [0.0, 0.0, 0.0];
-        assert!(matches!(g.validate(), Err(GeometryError::SingularDirection { .. })));
+        assert!(matches!(
+            g.validate(),
+            Err(GeometryError::SingularDirection { .. })
+        ));
     }
 }

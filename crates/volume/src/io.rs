@@ -37,7 +37,10 @@ fn sniff(path: &Path) -> Result<Format> {
         .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
         .map_err(|e| VolumeError::new(path, e))?;
     if n == 0 {
-        return Err(VolumeError::new(path, Problem::UnknownFormat("file is empty".into())));
+        return Err(VolumeError::new(
+            path,
+            Problem::UnknownFormat("file is empty".into()),
+        ));
     }
     if n >= 2 && head[..2] == [0x1f, 0x8b] {
         return Ok(Format::Nifti { gz: true });
@@ -49,7 +52,10 @@ fn sniff(path: &Path) -> Result<Format> {
             return Ok(Format::Nifti { gz: false });
         }
     }
-    if head[..n].iter().all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace()) {
+    if head[..n]
+        .iter()
+        .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace())
+    {
         return Ok(Format::MetaImage);
     }
     Err(VolumeError::new(
@@ -63,13 +69,17 @@ fn sniff(path: &Path) -> Result<Format> {
 pub fn read_image(path: &Path, opts: &ReadOptions) -> Result<Volume<f32>> {
     if path.is_dir() {
         return crate::dicom::read_series(path, opts).map_err(|e| match e.problem {
-            Problem::UnknownFormat(_) if e.path == path => {
-                VolumeError::new(path, Problem::UnknownFormat("is a folder without DICOM files, not an image".into()))
-            }
+            Problem::UnknownFormat(_) if e.path == path => VolumeError::new(
+                path,
+                Problem::UnknownFormat("is a folder without DICOM files, not an image".into()),
+            ),
             _ => e,
         });
     }
-    match Format::from_name(path).map(Ok).unwrap_or_else(|| sniff(path))? {
+    match Format::from_name(path)
+        .map(Ok)
+        .unwrap_or_else(|| sniff(path))?
+    {
         Format::Nifti { .. } => nifti::read(path, opts),
         Format::MetaImage => metaimage::read(path, opts),
     }
@@ -82,7 +92,11 @@ pub fn write_volume<T: Element>(path: &Path, volume: &Volume<T>) -> Result<()> {
     let bytes = match format {
         Format::Nifti { gz } => nifti::encode(volume, volume.nifti_codes.unwrap_or_default(), gz),
         Format::MetaImage => {
-            if path.extension().map(|e| e.eq_ignore_ascii_case("mhd")).unwrap_or(false) {
+            if path
+                .extension()
+                .map(|e| e.eq_ignore_ascii_case("mhd"))
+                .unwrap_or(false)
+            {
                 return Err(VolumeError::new(
                     path,
                     Problem::Unsupported("writing .mhd + .raw pairs; name the output .mha".into()),
@@ -112,7 +126,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 fn temp_sibling(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     dir.join(format!(".{name}.partial-{}", std::process::id()))
 }

@@ -58,7 +58,11 @@ fn parse_header(bytes: &[u8]) -> std::result::Result<Header, Problem> {
     let mut fields = HashMap::new();
     let mut pos = 0;
     while pos < bytes.len() && pos < MAX_HEADER {
-        let end = bytes[pos..].iter().position(|&b| b == b'\n').map(|e| pos + e).unwrap_or(bytes.len());
+        let end = bytes[pos..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map(|e| pos + e)
+            .unwrap_or(bytes.len());
         // DICOM tags copied into headers may hold Latin-1 text; only the keys we use must be ASCII.
         let text = String::from_utf8_lossy(&bytes[pos..end]);
         let line = text.trim_end_matches('\r');
@@ -67,44 +71,64 @@ fn parse_header(bytes: &[u8]) -> std::result::Result<Header, Problem> {
             if line.trim().is_empty() {
                 continue;
             }
-            return Err(Problem::UnknownFormat(format!("header line without '=': {:.60}", line)));
+            return Err(Problem::UnknownFormat(format!(
+                "header line without '=': {:.60}",
+                line
+            )));
         };
         let key = key.trim().to_string();
         let value = value.trim().to_string();
         let last = key == "ElementDataFile";
         fields.insert(key, value);
         if last {
-            return Ok(Header { fields, data_start: pos });
+            return Ok(Header {
+                fields,
+                data_start: pos,
+            });
         }
     }
     Err(Problem::BadHeader("no ElementDataFile line".into()))
 }
 
 fn numbers(h: &Header, key: &str, n: usize) -> std::result::Result<Option<Vec<f64>>, Problem> {
-    let Some(v) = h.fields.get(key) else { return Ok(None) };
-    let vals: std::result::Result<Vec<f64>, _> = v.split_whitespace().map(|t| t.parse::<f64>()).collect();
+    let Some(v) = h.fields.get(key) else {
+        return Ok(None);
+    };
+    let vals: std::result::Result<Vec<f64>, _> =
+        v.split_whitespace().map(|t| t.parse::<f64>()).collect();
     match vals {
         Ok(vals) if vals.len() == n => Ok(Some(vals)),
-        _ => Err(Problem::BadHeader(format!("{key} = {v:.80}: expected {n} numbers"))),
+        _ => Err(Problem::BadHeader(format!(
+            "{key} = {v:.80}: expected {n} numbers"
+        ))),
     }
 }
 
 fn flag(h: &Header, key: &str) -> bool {
-    h.fields.get(key).map(|v| v.eq_ignore_ascii_case("true")).unwrap_or(false)
+    h.fields
+        .get(key)
+        .map(|v| v.eq_ignore_ascii_case("true"))
+        .unwrap_or(false)
 }
 
-pub fn read(path: &Path, opts: &ReadOptions) -> Result<Volume<f32>> {
+/// What the header says about the voxels.
+struct Layout {
+    geometry: Geometry,
+    ty: ScalarType,
+    big: bool,
+    compressed: bool,
+    nbytes: u64,
+    data_file: String,
+    header_size: i64,
+    data_start: u64,
+}
+
+fn layout(head: &[u8], path: &Path, opts: &ReadOptions) -> Result<Layout> {
     let err = |p: Problem| VolumeError::new(path, p);
-    let file = std::fs::File::open(path).map_err(|e| VolumeError::new(path, e))?;
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    if len == 0 {
+    if head.is_empty() {
         return Err(err(Problem::UnknownFormat("file is empty".into())));
     }
-    // Read the header region first; the voxel data is read once its size is known and checked.
-    let mut head = Vec::new();
-    file.take(MAX_HEADER as u64).read_to_end(&mut head).map_err(|e| VolumeError::new(path, e))?;
-    let h = parse_header(&head).map_err(err)?;
-
+    let h = parse_header(head).map_err(err)?;
     if let Some(t) = h.fields.get("ObjectType") {
         if !t.eq_ignore_ascii_case("Image") {
             return Err(err(Problem::Unsupported(format!("ObjectType {t}"))));
@@ -117,7 +141,9 @@ pub fn read(path: &Path, opts: &ReadOptions) -> Result<Volume<f32>> {
         .parse::<usize>()
         .map_err(|_| err(Problem::BadHeader("NDims is not a whole number".into())))?;
     if ndims < 3 {
-        return Err(err(Problem::Unsupported(format!("{ndims}D image; a 3D volume is needed"))));
+        return Err(err(Problem::Unsupported(format!(
+            "{ndims}D image; a 3D volume is needed"
+        ))));
     }
     if ndims > 4 {
         return Err(err(Problem::Unsupported(format!("{ndims}D image"))));
@@ -133,11 +159,16 @@ pub fn read(path: &Path, opts: &ReadOptions) -> Result<Volume<f32>> {
         dims.push(*d as u64);
     }
     if ndims == 4 && dims[3] != 1 {
-        return Err(err(Problem::Unsupported(format!("{} volumes in one file (DimSize {:?})", dims[3], dims))));
+        return Err(err(Problem::Unsupported(format!(
+            "{} volumes in one file (DimSize {:?})",
+            dims[3], dims
+        ))));
     }
     if let Some(ch) = h.fields.get("ElementNumberOfChannels") {
         if ch.trim() != "1" {
-            return Err(err(Problem::Unsupported(format!("{ch} channels per voxel"))));
+            return Err(err(Problem::Unsupported(format!(
+                "{ch} channels per voxel"
+            ))));
         }
     }
     let ty = element_type(
@@ -150,7 +181,9 @@ pub fn read(path: &Path, opts: &ReadOptions) -> Result<Volume<f32>> {
 
     let spacing = match numbers(&h, "ElementSpacing", ndims).map_err(err)? {
         Some(s) => s,
-        None => numbers(&h, "ElementSize", ndims).map_err(err)?.unwrap_or(vec![1.0; ndims]),
+        None => numbers(&h, "ElementSize", ndims)
+            .map_err(err)?
+            .unwrap_or(vec![1.0; ndims]),
     };
     let origin = ["Offset", "Origin", "Position"]
         .iter()
@@ -178,51 +211,147 @@ pub fn read(path: &Path, opts: &ReadOptions) -> Result<Volume<f32>> {
         direction,
     };
     geometry.validate().map_err(|e| err(e.into()))?;
-
-    let big = flag(&h, "BinaryDataByteOrderMSB") || flag(&h, "ElementByteOrderMSB");
-    let compressed = flag(&h, "CompressedData");
-    let nbytes = voxels * ty.size() as u64;
-    let data_file = h.fields.get("ElementDataFile").cloned().unwrap_or_default();
-    let raw = if data_file.eq_ignore_ascii_case("LOCAL") {
-        read_payload(path, h.data_start as u64, nbytes, compressed, len)?
-    } else if data_file.eq_ignore_ascii_case("LIST") || data_file.contains('%') || data_file.contains(' ') {
-        return Err(err(Problem::Unsupported(format!("ElementDataFile = {data_file} (slice lists)"))));
-    } else {
-        let data_path: PathBuf = path.parent().unwrap_or(Path::new(".")).join(&data_file);
-        let dlen = std::fs::metadata(&data_path)
-            .map_err(|e| err(Problem::BadHeader(format!("ElementDataFile {}: {e}", data_path.display()))))?
-            .len();
-        let header_size: i64 = h.fields.get("HeaderSize").and_then(|v| v.parse().ok()).unwrap_or(0);
-        // HeaderSize -1 means "the data is the last bytes of the file".
-        let start = if header_size < 0 { dlen.saturating_sub(nbytes) } else { header_size as u64 };
-        read_payload(&data_path, start, nbytes, compressed, dlen)?
-    };
-    let data = ty.decode(&raw, big);
-    Ok(Volume::new(geometry, data))
+    Ok(Layout {
+        geometry,
+        ty,
+        big: flag(&h, "BinaryDataByteOrderMSB") || flag(&h, "ElementByteOrderMSB"),
+        compressed: flag(&h, "CompressedData"),
+        nbytes: voxels * ty.size() as u64,
+        data_file: h.fields.get("ElementDataFile").cloned().unwrap_or_default(),
+        header_size: h
+            .fields
+            .get("HeaderSize")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+        data_start: h.data_start as u64,
+    })
 }
 
-fn read_payload(path: &Path, start: u64, nbytes: u64, compressed: bool, file_len: u64) -> Result<Vec<u8>> {
+fn is_local(data_file: &str) -> bool {
+    data_file.eq_ignore_ascii_case("LOCAL")
+}
+
+fn check_data_file(l: &Layout, path: &Path) -> Result<()> {
+    let f = &l.data_file;
+    if f.eq_ignore_ascii_case("LIST") || f.contains('%') || f.contains(' ') {
+        return Err(VolumeError::new(
+            path,
+            Problem::Unsupported(format!("ElementDataFile = {f} (slice lists)")),
+        ));
+    }
+    Ok(())
+}
+
+pub fn read(path: &Path, opts: &ReadOptions) -> Result<Volume<f32>> {
     let err = |p: Problem| VolumeError::new(path, p);
-    let mut file = std::fs::File::open(path).map_err(|e| VolumeError::new(path, e))?;
-    std::io::copy(&mut (&mut file).take(start), &mut std::io::sink()).map_err(|e| VolumeError::new(path, e))?;
+    let file = std::fs::File::open(path).map_err(|e| VolumeError::new(path, e))?;
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    // Read the header region first; the voxel data is read once its size is known and checked.
+    let mut head = Vec::new();
+    file.take(MAX_HEADER as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| VolumeError::new(path, e))?;
+    let l = layout(&head, path, opts)?;
+    check_data_file(&l, path)?;
+    let raw = if is_local(&l.data_file) {
+        let mut f = std::fs::File::open(path).map_err(|e| VolumeError::new(path, e))?;
+        std::io::copy(&mut (&mut f).take(l.data_start), &mut std::io::sink())
+            .map_err(|e| VolumeError::new(path, e))?;
+        payload(
+            std::io::BufReader::new(f),
+            l.nbytes,
+            l.compressed,
+            len.saturating_sub(l.data_start),
+            path,
+        )?
+    } else {
+        let data_path: PathBuf = path.parent().unwrap_or(Path::new(".")).join(&l.data_file);
+        let dlen = std::fs::metadata(&data_path)
+            .map_err(|e| {
+                err(Problem::BadHeader(format!(
+                    "ElementDataFile {}: {e}",
+                    data_path.display()
+                )))
+            })?
+            .len();
+        // HeaderSize -1 means "the data is the last bytes of the file".
+        let start = if l.header_size < 0 {
+            dlen.saturating_sub(l.nbytes)
+        } else {
+            l.header_size as u64
+        };
+        let mut f = std::fs::File::open(&data_path).map_err(|e| VolumeError::new(&data_path, e))?;
+        std::io::copy(&mut (&mut f).take(start), &mut std::io::sink())
+            .map_err(|e| VolumeError::new(&data_path, e))?;
+        payload(
+            std::io::BufReader::new(f),
+            l.nbytes,
+            l.compressed,
+            dlen.saturating_sub(start),
+            &data_path,
+        )?
+    };
+    Ok(Volume::new(l.geometry, l.ty.decode(&raw, l.big)))
+}
+
+/// Decodes a single-file (`ElementDataFile = LOCAL`) image from memory; `name` labels errors.
+pub fn read_bytes(bytes: &[u8], name: &Path, opts: &ReadOptions) -> Result<Volume<f32>> {
+    let l = layout(&bytes[..bytes.len().min(MAX_HEADER)], name, opts)?;
+    check_data_file(&l, name)?;
+    if !is_local(&l.data_file) {
+        return Err(VolumeError::new(
+            name,
+            Problem::Unsupported("voxel data in a separate file".into()),
+        ));
+    }
+    let start = (l.data_start as usize).min(bytes.len());
+    let raw = payload(
+        &bytes[start..],
+        l.nbytes,
+        l.compressed,
+        (bytes.len() - start) as u64,
+        name,
+    )?;
+    Ok(Volume::new(l.geometry, l.ty.decode(&raw, l.big)))
+}
+
+/// The voxel bytes: `nbytes` of them, zlib-inflated when `compressed`; `available` is what the
+/// source holds after the data start (checked before reading uncompressed data).
+fn payload<R: Read>(
+    src: R,
+    nbytes: u64,
+    compressed: bool,
+    available: u64,
+    path: &Path,
+) -> Result<Vec<u8>> {
+    let err = |p: Problem| VolumeError::new(path, p);
     let mut out = Vec::new();
     if compressed {
-        let dec = flate2::read::ZlibDecoder::new(std::io::BufReader::new(file));
-        dec.take(nbytes).read_to_end(&mut out).map_err(|e| match e.kind() {
-            std::io::ErrorKind::UnexpectedEof => err(Problem::Truncated("compressed voxel data ends early".into())),
-            _ => err(Problem::Corrupt(e.to_string())),
-        })?;
+        let dec = flate2::read::ZlibDecoder::new(src);
+        dec.take(nbytes)
+            .read_to_end(&mut out)
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::UnexpectedEof => err(Problem::Truncated(
+                    "compressed voxel data ends early".into(),
+                )),
+                _ => err(Problem::Corrupt(e.to_string())),
+            })?;
     } else {
-        if file_len < start + nbytes {
+        if available < nbytes {
             return Err(err(Problem::Truncated(format!(
-                "voxel data: header needs {nbytes} bytes, file has {}",
-                file_len.saturating_sub(start)
+                "voxel data: header needs {nbytes} bytes, file has {available}"
             ))));
         }
-        file.take(nbytes).read_to_end(&mut out).map_err(|e| VolumeError::new(path, e))?;
+        src.take(nbytes)
+            .read_to_end(&mut out)
+            .map_err(|e| VolumeError::new(path, e))?;
     }
     if (out.len() as u64) < nbytes {
-        return Err(err(Problem::Truncated(format!("voxel data: {} of {} bytes present", out.len(), nbytes))));
+        return Err(err(Problem::Truncated(format!(
+            "voxel data: {} of {} bytes present",
+            out.len(),
+            nbytes
+        ))));
     }
     Ok(out)
 }

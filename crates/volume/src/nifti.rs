@@ -24,23 +24,43 @@ struct Fields<'a> {
 impl Fields<'_> {
     fn i16(&self, o: usize) -> i16 {
         let a = [self.b[o], self.b[o + 1]];
-        if self.big { i16::from_be_bytes(a) } else { i16::from_le_bytes(a) }
+        if self.big {
+            i16::from_be_bytes(a)
+        } else {
+            i16::from_le_bytes(a)
+        }
     }
     fn i32(&self, o: usize) -> i32 {
         let a: [u8; 4] = self.b[o..o + 4].try_into().expect("4 bytes");
-        if self.big { i32::from_be_bytes(a) } else { i32::from_le_bytes(a) }
+        if self.big {
+            i32::from_be_bytes(a)
+        } else {
+            i32::from_le_bytes(a)
+        }
     }
     fn i64(&self, o: usize) -> i64 {
         let a: [u8; 8] = self.b[o..o + 8].try_into().expect("8 bytes");
-        if self.big { i64::from_be_bytes(a) } else { i64::from_le_bytes(a) }
+        if self.big {
+            i64::from_be_bytes(a)
+        } else {
+            i64::from_le_bytes(a)
+        }
     }
     fn f32(&self, o: usize) -> f64 {
         let a: [u8; 4] = self.b[o..o + 4].try_into().expect("4 bytes");
-        (if self.big { f32::from_be_bytes(a) } else { f32::from_le_bytes(a) }) as f64
+        (if self.big {
+            f32::from_be_bytes(a)
+        } else {
+            f32::from_le_bytes(a)
+        }) as f64
     }
     fn f64(&self, o: usize) -> f64 {
         let a: [u8; 8] = self.b[o..o + 8].try_into().expect("8 bytes");
-        if self.big { f64::from_be_bytes(a) } else { f64::from_le_bytes(a) }
+        if self.big {
+            f64::from_be_bytes(a)
+        } else {
+            f64::from_le_bytes(a)
+        }
     }
 }
 
@@ -132,8 +152,16 @@ fn scalar_type(datatype: i16) -> std::result::Result<ScalarType, Problem> {
         768 => ScalarType::U32,
         1024 => ScalarType::I64,
         1280 => ScalarType::U64,
-        32 | 1792 | 2048 => return Err(Problem::Unsupported(format!("complex voxels (datatype {datatype})"))),
-        128 | 2304 => return Err(Problem::Unsupported(format!("RGB voxels (datatype {datatype})"))),
+        32 | 1792 | 2048 => {
+            return Err(Problem::Unsupported(format!(
+                "complex voxels (datatype {datatype})"
+            )))
+        }
+        128 | 2304 => {
+            return Err(Problem::Unsupported(format!(
+                "RGB voxels (datatype {datatype})"
+            )))
+        }
         other => return Err(Problem::BadHeader(format!("unknown datatype code {other}"))),
     })
 }
@@ -156,9 +184,24 @@ fn qform_affine(h: &Header, spacing: [f64; 3]) -> [[f64; 4]; 3] {
     let qfac = if h.pixdim[0] < 0.0 { -1.0 } else { 1.0 };
     let (xd, yd, zd) = (spacing[0], spacing[1], spacing[2] * qfac);
     [
-        [(a * a + b * b - c * c - d * d) * xd, 2.0 * (b * c - a * d) * yd, 2.0 * (b * d + a * c) * zd, h.qoffset[0]],
-        [2.0 * (b * c + a * d) * xd, (a * a + c * c - b * b - d * d) * yd, 2.0 * (c * d - a * b) * zd, h.qoffset[1]],
-        [2.0 * (b * d - a * c) * xd, 2.0 * (c * d + a * b) * yd, (a * a + d * d - c * c - b * b) * zd, h.qoffset[2]],
+        [
+            (a * a + b * b - c * c - d * d) * xd,
+            2.0 * (b * c - a * d) * yd,
+            2.0 * (b * d + a * c) * zd,
+            h.qoffset[0],
+        ],
+        [
+            2.0 * (b * c + a * d) * xd,
+            (a * a + c * c - b * b - d * d) * yd,
+            2.0 * (c * d - a * b) * zd,
+            h.qoffset[1],
+        ],
+        [
+            2.0 * (b * d - a * c) * xd,
+            2.0 * (c * d + a * b) * yd,
+            (a * a + d * d - c * c - b * b) * zd,
+            h.qoffset[2],
+        ],
     ]
 }
 
@@ -168,32 +211,43 @@ fn geometry_of(h: &Header, dims: [usize; 3]) -> std::result::Result<Geometry, Pr
         h.srow
     } else if h.qform_code > 0 {
         if !spacing.iter().all(|s| s.is_finite() && *s > 0.0) {
-            return Err(Problem::Geometry(crate::geometry::GeometryError::BadSpacing { spacing }));
+            return Err(Problem::Geometry(
+                crate::geometry::GeometryError::BadSpacing { spacing },
+            ));
         }
         qform_affine(h, spacing)
     } else {
         // Method 1 of the standard: voxel sizes only, no orientation or origin information.
         let s = spacing.map(|s| if s > 0.0 && s.is_finite() { s } else { 1.0 });
-        [[s[0], 0.0, 0.0, 0.0], [0.0, s[1], 0.0, 0.0], [0.0, 0.0, s[2], 0.0]]
+        [
+            [s[0], 0.0, 0.0, 0.0],
+            [0.0, s[1], 0.0, 0.0],
+            [0.0, 0.0, s[2], 0.0],
+        ]
     };
     if rows.iter().flatten().any(|v| !v.is_finite()) {
-        return Err(Problem::BadHeader("transform (sform/qform) contains NaN or infinite values".into()));
+        return Err(Problem::BadHeader(
+            "transform (sform/qform) contains NaN or infinite values".into(),
+        ));
     }
     let g = Geometry::from_ras_affine(dims, rows);
     g.validate()?;
     Ok(g)
 }
 
-fn open_stream(path: &Path) -> Result<Box<dyn Read>> {
-    let file = std::fs::File::open(path).map_err(|e| VolumeError::new(path, e))?;
-    let mut reader = std::io::BufReader::new(file);
+/// The decoded byte stream of a NIfTI file and, when it is not compressed, its length.
+fn open_stream<'a, R: Read + 'a>(
+    mut reader: R,
+    len: Option<u64>,
+    path: &Path,
+) -> Result<(Box<dyn Read + 'a>, Option<u64>)> {
     let mut magic = [0u8; 2];
     let n = read_up_to(&mut reader, &mut magic).map_err(|e| VolumeError::new(path, e))?;
     let head = std::io::Cursor::new(magic[..n].to_vec()).chain(reader);
     if n == 2 && magic == [0x1f, 0x8b] {
-        Ok(Box::new(flate2::read::MultiGzDecoder::new(head)))
+        Ok((Box::new(flate2::read::MultiGzDecoder::new(head)), None))
     } else {
-        Ok(Box::new(head))
+        Ok((Box::new(head), len))
     }
 }
 
@@ -214,7 +268,10 @@ fn gz_error(path: &Path, e: std::io::Error) -> VolumeError {
     if e.kind() == std::io::ErrorKind::InvalidInput || e.kind() == std::io::ErrorKind::InvalidData {
         VolumeError::new(path, Problem::Corrupt(e.to_string()))
     } else if e.kind() == std::io::ErrorKind::UnexpectedEof {
-        VolumeError::new(path, Problem::Truncated("compressed stream ends early".into()))
+        VolumeError::new(
+            path,
+            Problem::Truncated("compressed stream ends early".into()),
+        )
     } else {
         VolumeError::new(path, e)
     }
@@ -222,15 +279,33 @@ fn gz_error(path: &Path, e: std::io::Error) -> VolumeError {
 
 /// Reads a NIfTI image as f32 values (scl_slope/scl_inter applied).
 pub fn read(path: &Path, opts: &ReadOptions) -> Result<Volume<f32>> {
+    let file = std::fs::File::open(path).map_err(|e| VolumeError::new(path, e))?;
+    let len = file.metadata().ok().map(|m| m.len());
+    decode(std::io::BufReader::new(file), len, path, opts)
+}
+
+/// Decodes a NIfTI image from memory; `name` only labels errors (fuzzing, uploads).
+pub fn read_bytes(bytes: &[u8], name: &Path, opts: &ReadOptions) -> Result<Volume<f32>> {
+    decode(bytes, Some(bytes.len() as u64), name, opts)
+}
+
+fn decode<R: Read>(
+    reader: R,
+    len: Option<u64>,
+    path: &Path,
+    opts: &ReadOptions,
+) -> Result<Volume<f32>> {
     let err = |p: Problem| VolumeError::new(path, p);
-    let mut stream = open_stream(path)?;
+    let (mut stream, plain_len) = open_stream(reader, len, path)?;
     let mut raw = vec![0u8; NIFTI2_HEADER];
     let got = read_up_to(&mut stream, &mut raw[..NIFTI1_HEADER]).map_err(|e| gz_error(path, e))?;
     if got == 0 {
         return Err(err(Problem::UnknownFormat("file is empty".into())));
     }
     if got < 4 {
-        return Err(err(Problem::Truncated(format!("only {got} bytes, a NIfTI header needs 348"))));
+        return Err(err(Problem::Truncated(format!(
+            "only {got} bytes, a NIfTI header needs 348"
+        ))));
     }
     let le = i32::from_le_bytes(raw[0..4].try_into().expect("4 bytes"));
     let be = i32::from_be_bytes(raw[0..4].try_into().expect("4 bytes"));
@@ -239,15 +314,25 @@ pub fn read(path: &Path, opts: &ReadOptions) -> Result<Volume<f32>> {
         (_, 348) => (1, true, NIFTI1_HEADER),
         (540, _) => (2, false, NIFTI2_HEADER),
         (_, 540) => (2, true, NIFTI2_HEADER),
-        _ => return Err(err(Problem::UnknownFormat("first 4 bytes are not a NIfTI header size (348 or 540)".into()))),
+        _ => {
+            return Err(err(Problem::UnknownFormat(
+                "first 4 bytes are not a NIfTI header size (348 or 540)".into(),
+            )))
+        }
     };
     if version == 2 {
-        let more = read_up_to(&mut stream, &mut raw[NIFTI1_HEADER..]).map_err(|e| gz_error(path, e))?;
+        let more =
+            read_up_to(&mut stream, &mut raw[NIFTI1_HEADER..]).map_err(|e| gz_error(path, e))?;
         if got + more < NIFTI2_HEADER {
-            return Err(err(Problem::Truncated(format!("header is {} of 540 bytes", got + more))));
+            return Err(err(Problem::Truncated(format!(
+                "header is {} of 540 bytes",
+                got + more
+            ))));
         }
     } else if got < NIFTI1_HEADER {
-        return Err(err(Problem::Truncated(format!("header is {got} of 348 bytes"))));
+        return Err(err(Problem::Truncated(format!(
+            "header is {got} of 348 bytes"
+        ))));
     }
     let raw = &raw[..header_len];
     let magic_ok = if version == 1 {
@@ -256,20 +341,28 @@ pub fn read(path: &Path, opts: &ReadOptions) -> Result<Volume<f32>> {
         &raw[4..7] == b"n+2" || &raw[4..7] == b"ni2"
     };
     if !magic_ok {
-        return Err(err(Problem::BadHeader("NIfTI magic string is missing (Analyze 7.5 files are not supported)".into())));
+        return Err(err(Problem::BadHeader(
+            "NIfTI magic string is missing (Analyze 7.5 files are not supported)".into(),
+        )));
     }
     let h = parse_header(raw, big, version);
     if !h.single_file {
-        return Err(err(Problem::Unsupported("header/image pairs (.hdr + .img); convert to a single .nii".into())));
+        return Err(err(Problem::Unsupported(
+            "header/image pairs (.hdr + .img); convert to a single .nii".into(),
+        )));
     }
     let ty = scalar_type(h.datatype).map_err(err)?;
 
     let ndim = h.dims[0];
     if !(1..=7).contains(&ndim) {
-        return Err(err(Problem::BadHeader(format!("dim[0] = {ndim}, must be 1..7"))));
+        return Err(err(Problem::BadHeader(format!(
+            "dim[0] = {ndim}, must be 1..7"
+        ))));
     }
     if ndim < 3 {
-        return Err(err(Problem::Unsupported(format!("{ndim}D image; a 3D volume is needed"))));
+        return Err(err(Problem::Unsupported(format!(
+            "{ndim}D image; a 3D volume is needed"
+        ))));
     }
     let mut dims = [1u64; 7];
     for i in 0..ndim as usize {
@@ -292,30 +385,44 @@ pub fn read(path: &Path, opts: &ReadOptions) -> Result<Volume<f32>> {
     let geometry = geometry_of(&h, dims3).map_err(err)?;
 
     if !h.vox_offset.is_finite() || h.vox_offset < header_len as f64 || h.vox_offset > 1e9 {
-        return Err(err(Problem::BadHeader(format!("vox_offset {} is before the end of the header or absurd", h.vox_offset))));
+        return Err(err(Problem::BadHeader(format!(
+            "vox_offset {} is before the end of the header or absurd",
+            h.vox_offset
+        ))));
     }
     let skip = h.vox_offset as u64 - header_len as u64;
     let nbytes = voxels * ty.size() as u64;
-    if let Ok(meta) = std::fs::metadata(path) {
-        let plain = !is_gzip(path);
-        if plain && meta.len() < h.vox_offset as u64 + nbytes {
+    if let Some(file_len) = plain_len {
+        if file_len < h.vox_offset as u64 + nbytes {
             return Err(err(Problem::Truncated(format!(
                 "voxel data: header needs {} bytes after offset {}, file has {}",
                 nbytes,
                 h.vox_offset as u64,
-                meta.len().saturating_sub(h.vox_offset as u64)
+                file_len.saturating_sub(h.vox_offset as u64)
             ))));
         }
     }
-    std::io::copy(&mut (&mut stream).take(skip), &mut std::io::sink()).map_err(|e| gz_error(path, e))?;
+    std::io::copy(&mut (&mut stream).take(skip), &mut std::io::sink())
+        .map_err(|e| gz_error(path, e))?;
     let mut bytes = Vec::new();
-    (&mut stream).take(nbytes).read_to_end(&mut bytes).map_err(|e| gz_error(path, e))?;
+    (&mut stream)
+        .take(nbytes)
+        .read_to_end(&mut bytes)
+        .map_err(|e| gz_error(path, e))?;
     if (bytes.len() as u64) < nbytes {
-        return Err(err(Problem::Truncated(format!("voxel data: {} of {} bytes present", bytes.len(), nbytes))));
+        return Err(err(Problem::Truncated(format!(
+            "voxel data: {} of {} bytes present",
+            bytes.len(),
+            nbytes
+        ))));
     }
     let mut data = ty.decode(&bytes, big);
     // The standard: scaling applies when scl_slope is non-zero (and finite).
-    if h.scl_slope != 0.0 && h.scl_slope.is_finite() && h.scl_inter.is_finite() && (h.scl_slope != 1.0 || h.scl_inter != 0.0) {
+    if h.scl_slope != 0.0
+        && h.scl_slope.is_finite()
+        && h.scl_inter.is_finite()
+        && (h.scl_slope != 1.0 || h.scl_inter != 0.0)
+    {
         let (s, i) = (h.scl_slope as f32, h.scl_inter as f32);
         for v in &mut data {
             *v = *v * s + i;
@@ -329,14 +436,6 @@ pub fn read(path: &Path, opts: &ReadOptions) -> Result<Volume<f32>> {
             sform: h.sform_code,
         }),
     })
-}
-
-fn is_gzip(path: &Path) -> bool {
-    let mut magic = [0u8; 2];
-    std::fs::File::open(path)
-        .and_then(|mut f| read_up_to(&mut f, &mut magic))
-        .map(|n| n == 2 && magic == [0x1f, 0x8b])
-        .unwrap_or(false)
 }
 
 /// nifti1_io's nifti_mat44_to_quatern for an orthonormal RAS rotation; returns (b, c, d, qfac).
@@ -388,11 +487,16 @@ fn quatern_of(r: &Mat3) -> ([f64; 3], f64) {
 }
 
 /// Encodes a NIfTI-1 single-file image (gzip-compressed when `gz`).
-pub fn encode<T: Element>(volume: &Volume<T>, codes: NiftiCodes, gz: bool) -> std::io::Result<Vec<u8>> {
+pub fn encode<T: Element>(
+    volume: &Volume<T>,
+    codes: NiftiCodes,
+    gz: bool,
+) -> std::io::Result<Vec<u8>> {
     let g = &volume.geometry;
     let mut h = vec![0u8; 352];
     let put_i16 = |h: &mut Vec<u8>, o: usize, v: i16| h[o..o + 2].copy_from_slice(&v.to_le_bytes());
-    let put_f32 = |h: &mut Vec<u8>, o: usize, v: f64| h[o..o + 4].copy_from_slice(&(v as f32).to_le_bytes());
+    let put_f32 =
+        |h: &mut Vec<u8>, o: usize, v: f64| h[o..o + 4].copy_from_slice(&(v as f32).to_le_bytes());
     h[0..4].copy_from_slice(&348i32.to_le_bytes());
     put_i16(&mut h, 40, 3);
     for a in 0..3 {

@@ -39,7 +39,10 @@ impl IndexMap {
             target.origin[1] - src.origin[1],
             target.origin[2] - src.origin[2],
         ];
-        Some(Self { m, t: mat_vec(&src_inv, d) })
+        Some(Self {
+            m,
+            t: mat_vec(&src_inv, d),
+        })
     }
 
     /// Calls `f(offset, source_index)` for every target voxel, walking rows incrementally.
@@ -57,7 +60,14 @@ impl IndexMap {
                 ];
                 for i in 0..dims[0] {
                     let fi = i as f64;
-                    f(offset, [base[0] + ci[0] * fi, base[1] + ci[1] * fi, base[2] + ci[2] * fi]);
+                    f(
+                        offset,
+                        [
+                            base[0] + ci[0] * fi,
+                            base[1] + ci[1] * fi,
+                            base[2] + ci[2] * fi,
+                        ],
+                    );
                     offset += 1;
                 }
             }
@@ -97,10 +107,14 @@ pub fn resample_linear(src: &Volume<f32>, target: &Geometry, fill: f32) -> Resam
             }
             let at = |i: usize, j: usize, k: usize| data[i + sx * j + sxy * k];
             let (fx, fy, fz) = (frac[0], frac[1], frac[2]);
-            let c00 = at(base[0], base[1], base[2]) * (1.0 - fx) + at(next[0], base[1], base[2]) * fx;
-            let c10 = at(base[0], next[1], base[2]) * (1.0 - fx) + at(next[0], next[1], base[2]) * fx;
-            let c01 = at(base[0], base[1], next[2]) * (1.0 - fx) + at(next[0], base[1], next[2]) * fx;
-            let c11 = at(base[0], next[1], next[2]) * (1.0 - fx) + at(next[0], next[1], next[2]) * fx;
+            let c00 =
+                at(base[0], base[1], base[2]) * (1.0 - fx) + at(next[0], base[1], base[2]) * fx;
+            let c10 =
+                at(base[0], next[1], base[2]) * (1.0 - fx) + at(next[0], next[1], base[2]) * fx;
+            let c01 =
+                at(base[0], base[1], next[2]) * (1.0 - fx) + at(next[0], base[1], next[2]) * fx;
+            let c11 =
+                at(base[0], next[1], next[2]) * (1.0 - fx) + at(next[0], next[1], next[2]) * fx;
             let c0 = c00 * (1.0 - fy) + c10 * fy;
             let c1 = c01 * (1.0 - fy) + c11 * fy;
             out[o] = c0 * (1.0 - fz) + c1 * fz;
@@ -135,7 +149,12 @@ pub fn resample_nearest<T: Copy>(src: &Volume<T>, target: &Geometry, fill: T) ->
 }
 
 /// Dispatches on the interpolation for f32 volumes.
-pub fn resample(src: &Volume<f32>, target: &Geometry, interpolation: Interpolation, fill: f32) -> Resampled<f32> {
+pub fn resample(
+    src: &Volume<f32>,
+    target: &Geometry,
+    interpolation: Interpolation,
+    fill: f32,
+) -> Resampled<f32> {
     match interpolation {
         Interpolation::Linear => resample_linear(src, target, fill),
         Interpolation::Nearest => resample_nearest(src, target, fill),
@@ -182,7 +201,10 @@ mod tests {
                 let w = target.index_to_world([ijk[0] as f64, ijk[1] as f64, ijk[2] as f64]);
                 let p = src_g.world_to_index(w).unwrap();
                 if (0..3).all(|a| p[a] >= 0.0 && p[a] <= (src_g.dims[a] - 1) as f64) {
-                    assert!((r.volume.data[o] - expect.data[o]).abs() < 1e-3, "voxel {o}");
+                    assert!(
+                        (r.volume.data[o] - expect.data[o]).abs() < 1e-3,
+                        "voxel {o}"
+                    );
                     checked += 1;
                 }
             } else {

@@ -26,7 +26,11 @@ pub struct Volume<T> {
 
 impl<T: Copy> Volume<T> {
     pub fn new(geometry: Geometry, data: Vec<T>) -> Self {
-        assert_eq!(geometry.len(), data.len(), "volume data does not match its grid");
+        assert_eq!(
+            geometry.len(),
+            data.len(),
+            "volume data does not match its grid"
+        );
         Self {
             geometry,
             data,
@@ -46,7 +50,11 @@ impl<T: Copy> Volume<T> {
 
     /// A volume on the same grid (and header codes) with other values.
     pub fn with_data<U: Copy>(&self, data: Vec<U>) -> Volume<U> {
-        assert_eq!(self.geometry.len(), data.len(), "volume data does not match its grid");
+        assert_eq!(
+            self.geometry.len(),
+            data.len(),
+            "volume data does not match its grid"
+        );
         Volume {
             geometry: self.geometry.clone(),
             data,

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use promptseg_volume::{read_image, ReadOptions};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/dicom").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/dicom")
+        .join(name)
 }
 
 const SITK_ORIGIN: [f64; 3] = [-30.5, 12.25, 40.0];
@@ -29,10 +31,22 @@ fn oblique_series_matches_simpleitk() {
     let g = &v.geometry;
     assert_eq!(g.dims, [12, 10, 5]);
     for a in 0..3 {
-        assert!((g.origin[a] - SITK_ORIGIN[a]).abs() < 1e-5, "origin {:?}", g.origin);
-        assert!((g.spacing[a] - SITK_SPACING[a]).abs() < 1e-5, "spacing {:?}", g.spacing);
+        assert!(
+            (g.origin[a] - SITK_ORIGIN[a]).abs() < 1e-5,
+            "origin {:?}",
+            g.origin
+        );
+        assert!(
+            (g.spacing[a] - SITK_SPACING[a]).abs() < 1e-5,
+            "spacing {:?}",
+            g.spacing
+        );
         for c in 0..3 {
-            assert!((g.direction[a][c] - SITK_DIRECTION[3 * a + c]).abs() < 1e-6, "direction {:?}", g.direction);
+            assert!(
+                (g.direction[a][c] - SITK_DIRECTION[3 * a + c]).abs() < 1e-6,
+                "direction {:?}",
+                g.direction
+            );
         }
     }
     let sum: f64 = v.data.iter().map(|&x| x as f64).sum();
@@ -43,8 +57,18 @@ fn oblique_series_matches_simpleitk() {
 
 #[test]
 fn several_series_and_compressed_data_are_refused_clearly() {
-    let e = read_image(&fixture("two_series"), &ReadOptions::default()).unwrap_err().to_string();
-    assert!(e.contains("2 series in one folder") && e.contains("series 1"), "{e}");
-    let e = read_image(&fixture("compressed"), &ReadOptions::default()).unwrap_err().to_string();
-    assert!(e.contains("compressed transfer syntax 1.2.840.10008.1.2.4.50"), "{e}");
+    let e = read_image(&fixture("two_series"), &ReadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("2 series in one folder") && e.contains("series 1"),
+        "{e}"
+    );
+    let e = read_image(&fixture("compressed"), &ReadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("compressed transfer syntax 1.2.840.10008.1.2.4.50"),
+        "{e}"
+    );
 }

@@ -43,9 +43,13 @@ impl Dir {
 
 /// Reads `path`, which must fail with a message naming the file and containing `expect`.
 fn fails(path: &Path, expect: &str) {
-    let err = read_image(path, &ReadOptions::default()).expect_err(&format!("{} was accepted", path.display()));
+    let err = read_image(path, &ReadOptions::default())
+        .expect_err(&format!("{} was accepted", path.display()));
     let msg = err.to_string();
-    assert!(msg.contains(&path.display().to_string()), "message does not name the file: {msg}");
+    assert!(
+        msg.contains(&path.display().to_string()),
+        "message does not name the file: {msg}"
+    );
     assert!(msg.contains(expect), "expected '{expect}' in: {msg}");
     assert_eq!(msg.lines().count(), 1, "not one line: {msg}");
 }
@@ -72,8 +76,14 @@ fn nifti_catalogue() {
     let mut b = good.clone();
     b[0..4].copy_from_slice(&1234i32.to_le_bytes());
     fails(&d.file("sizeof.nii", &b), "not a NIfTI header size");
-    fails(&d.file("text.nii.gz", b"just some text, not an image"), "not a NIfTI header size");
-    fails(&d.file("cut.nii", &good[..good.len() - 10]), "truncated: voxel data");
+    fails(
+        &d.file("text.nii.gz", b"just some text, not an image"),
+        "not a NIfTI header size",
+    );
+    fails(
+        &d.file("cut.nii", &good[..good.len() - 10]),
+        "truncated: voxel data",
+    );
     let z = gz(&good);
     fails(&d.file("cut.nii.gz", &z[..z.len() / 2]), "truncated");
     let mut zc = z.clone();
@@ -84,7 +94,10 @@ fn nifti_catalogue() {
     let mut b = good.clone();
     put_i16(&mut b, 42, 40); // claims 40 x 3 x 2 voxels, holds 4 x 3 x 2
     fails(&d.file("lies.nii", &b), "truncated: voxel data");
-    fails(&d.file("lies.nii.gz", &gz(&b)), "voxel data: 96 of 960 bytes");
+    fails(
+        &d.file("lies.nii.gz", &gz(&b)),
+        "voxel data: 96 of 960 bytes",
+    );
     let mut b = good.clone();
     for o in [42, 44, 46] {
         put_i16(&mut b, o, 32767);
@@ -136,39 +149,165 @@ fn nifti_catalogue() {
 fn metaimage_catalogue() {
     let d = Dir(tempfile::tempdir().unwrap());
     let payload = [7u8; 24];
-    assert!(read_image(&d.file("ok.mha", &mha(MHA_OK, &payload)), &ReadOptions::default()).is_ok());
+    assert!(read_image(
+        &d.file("ok.mha", &mha(MHA_OK, &payload)),
+        &ReadOptions::default()
+    )
+    .is_ok());
 
     fails(&d.file("empty.mha", b""), "file is empty");
-    fails(&d.file("text.mha", b"hello world\n"), "header line without '='");
-    fails(&d.file("noend.mha", b"NDims = 3\nDimSize = 1 1 1\n"), "no ElementDataFile");
-    fails(&d.file("short.mha", &mha(MHA_OK, &payload[..10])), "truncated: voxel data");
-    fails(&d.file("2d.mha", &mha(&MHA_OK.replace("NDims = 3", "NDims = 2"), &payload)), "2D image");
-    fails(&d.file("dims.mha", &mha(&MHA_OK.replace("DimSize = 4 3 2", "DimSize = 4 3.5 2"), &payload)), "DimSize");
-    fails(&d.file("fewdims.mha", &mha(&MHA_OK.replace("DimSize = 4 3 2", "DimSize = 4 3"), &payload)), "expected 3 numbers");
     fails(
-        &d.file("huge.mha", &mha(&MHA_OK.replace("DimSize = 4 3 2", "DimSize = 65535 65535 65535"), &payload)),
+        &d.file("text.mha", b"hello world\n"),
+        "header line without '='",
+    );
+    fails(
+        &d.file("noend.mha", b"NDims = 3\nDimSize = 1 1 1\n"),
+        "no ElementDataFile",
+    );
+    fails(
+        &d.file("short.mha", &mha(MHA_OK, &payload[..10])),
+        "truncated: voxel data",
+    );
+    fails(
+        &d.file(
+            "2d.mha",
+            &mha(&MHA_OK.replace("NDims = 3", "NDims = 2"), &payload),
+        ),
+        "2D image",
+    );
+    fails(
+        &d.file(
+            "dims.mha",
+            &mha(
+                &MHA_OK.replace("DimSize = 4 3 2", "DimSize = 4 3.5 2"),
+                &payload,
+            ),
+        ),
+        "DimSize",
+    );
+    fails(
+        &d.file(
+            "fewdims.mha",
+            &mha(
+                &MHA_OK.replace("DimSize = 4 3 2", "DimSize = 4 3"),
+                &payload,
+            ),
+        ),
+        "expected 3 numbers",
+    );
+    fails(
+        &d.file(
+            "huge.mha",
+            &mha(
+                &MHA_OK.replace("DimSize = 4 3 2", "DimSize = 65535 65535 65535"),
+                &payload,
+            ),
+        ),
         "exceeds the 1024 MiB limit",
     );
-    fails(&d.file("nan.mha", &mha(&MHA_OK.replace("ElementSpacing = 1 2 3", "ElementSpacing = 1 nan 3"), &payload)), "spacing");
-    fails(&d.file("neg.mha", &mha(&MHA_OK.replace("ElementSpacing = 1 2 3", "ElementSpacing = 1 -2 3"), &payload)), "spacing");
-    fails(&d.file("zero.mha", &mha(&MHA_OK.replace("ElementSpacing = 1 2 3", "ElementSpacing = 0 2 3"), &payload)), "spacing");
     fails(
-        &d.file("singular.mha", &mha(&MHA_OK.replace("TransformMatrix = 1 0 0 0 1 0 0 0 1", "TransformMatrix = 1 0 0 1 0 0 0 0 1"), &payload)),
+        &d.file(
+            "nan.mha",
+            &mha(
+                &MHA_OK.replace("ElementSpacing = 1 2 3", "ElementSpacing = 1 nan 3"),
+                &payload,
+            ),
+        ),
+        "spacing",
+    );
+    fails(
+        &d.file(
+            "neg.mha",
+            &mha(
+                &MHA_OK.replace("ElementSpacing = 1 2 3", "ElementSpacing = 1 -2 3"),
+                &payload,
+            ),
+        ),
+        "spacing",
+    );
+    fails(
+        &d.file(
+            "zero.mha",
+            &mha(
+                &MHA_OK.replace("ElementSpacing = 1 2 3", "ElementSpacing = 0 2 3"),
+                &payload,
+            ),
+        ),
+        "spacing",
+    );
+    fails(
+        &d.file(
+            "singular.mha",
+            &mha(
+                &MHA_OK.replace(
+                    "TransformMatrix = 1 0 0 0 1 0 0 0 1",
+                    "TransformMatrix = 1 0 0 1 0 0 0 0 1",
+                ),
+                &payload,
+            ),
+        ),
         "singular",
     );
-    fails(&d.file("type.mha", &mha(&MHA_OK.replace("MET_UCHAR", "MET_STRING"), &payload)), "ElementType MET_STRING");
     fails(
-        &d.file("rgb.mha", &mha(&MHA_OK.replace("ElementType", "ElementNumberOfChannels = 3\nElementType"), &payload)),
+        &d.file(
+            "type.mha",
+            &mha(&MHA_OK.replace("MET_UCHAR", "MET_STRING"), &payload),
+        ),
+        "ElementType MET_STRING",
+    );
+    fails(
+        &d.file(
+            "rgb.mha",
+            &mha(
+                &MHA_OK.replace("ElementType", "ElementNumberOfChannels = 3\nElementType"),
+                &payload,
+            ),
+        ),
         "3 channels per voxel",
     );
     fails(
-        &d.file("raw.mhd", MHA_OK.replace("ElementDataFile = LOCAL", "ElementDataFile = absent.raw").as_bytes()),
+        &d.file(
+            "raw.mhd",
+            MHA_OK
+                .replace("ElementDataFile = LOCAL", "ElementDataFile = absent.raw")
+                .as_bytes(),
+        ),
         "absent.raw",
     );
     fails(
-        &d.file("z.mha", &mha(&MHA_OK.replace("ElementType", "CompressedData = True\nElementType"), &[1, 2, 3, 4, 5])),
+        &d.file(
+            "z.mha",
+            &mha(
+                &MHA_OK.replace("ElementType", "CompressedData = True\nElementType"),
+                &[1, 2, 3, 4, 5],
+            ),
+        ),
         "corrupt compressed data",
     );
-    fails(&d.file("list.mhd", MHA_OK.replace("ElementDataFile = LOCAL", "ElementDataFile = LIST").as_bytes()), "slice lists");
-    fails(&d.file("4d.mha", &mha(&MHA_OK.replace("NDims = 3\nDimSize = 4 3 2", "NDims = 4\nDimSize = 4 3 2 5").replace("ElementSpacing = 1 2 3", "ElementSpacing = 1 2 3 1").replace("Offset = 0 0 0", "Offset = 0 0 0 0").replace("TransformMatrix = 1 0 0 0 1 0 0 0 1", "TransformMatrix = 1 0 0 0 0 1 0 0 0 0 1 0 0 0 0 1"), &payload)), "5 volumes");
+    fails(
+        &d.file(
+            "list.mhd",
+            MHA_OK
+                .replace("ElementDataFile = LOCAL", "ElementDataFile = LIST")
+                .as_bytes(),
+        ),
+        "slice lists",
+    );
+    fails(
+        &d.file(
+            "4d.mha",
+            &mha(
+                &MHA_OK
+                    .replace("NDims = 3\nDimSize = 4 3 2", "NDims = 4\nDimSize = 4 3 2 5")
+                    .replace("ElementSpacing = 1 2 3", "ElementSpacing = 1 2 3 1")
+                    .replace("Offset = 0 0 0", "Offset = 0 0 0 0")
+                    .replace(
+                        "TransformMatrix = 1 0 0 0 1 0 0 0 1",
+                        "TransformMatrix = 1 0 0 0 0 1 0 0 0 0 1 0 0 0 0 1",
+                    ),
+                &payload,
+            ),
+        ),
+        "5 volumes",
+    );
 }

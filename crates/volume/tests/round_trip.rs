@@ -65,8 +65,17 @@ fn masks_round_trip_in_nifti_and_metaimage() {
         let p = dir.path().join(name);
         write_volume(&p, &mask).unwrap();
         let back = read_image(&p, &ReadOptions::default()).unwrap();
-        assert!(back.geometry.same_grid(&t2w.geometry, 1e-4), "{name}: {:?} vs {:?}", back.geometry, t2w.geometry);
-        assert_eq!(back.data.iter().map(|&v| v as u8).collect::<Vec<_>>(), mask.data, "{name}");
+        assert!(
+            back.geometry.same_grid(&t2w.geometry, 1e-4),
+            "{name}: {:?} vs {:?}",
+            back.geometry,
+            t2w.geometry
+        );
+        assert_eq!(
+            back.data.iter().map(|&v| v as u8).collect::<Vec<_>>(),
+            mask.data,
+            "{name}"
+        );
         if name.contains(".nii") {
             assert_eq!(back.nifti_codes, Some(NiftiCodes { qform: 1, sform: 1 }));
         }
@@ -78,6 +87,13 @@ fn masks_round_trip_in_nifti_and_metaimage() {
     write_volume(&p, &odd).unwrap();
     let back = read_image(&p, &ReadOptions::default()).unwrap();
     assert_eq!(back.nifti_codes, Some(NiftiCodes { qform: 1, sform: 0 }));
-    assert!(back.geometry.same_grid(&t2w.geometry, 1e-4), "qform alone must carry the geometry");
-    assert!(!dir.path().read_dir().unwrap().any(|e| e.unwrap().file_name().to_string_lossy().contains("partial")));
+    assert!(
+        back.geometry.same_grid(&t2w.geometry, 1e-4),
+        "qform alone must carry the geometry"
+    );
+    assert!(!dir.path().read_dir().unwrap().any(|e| e
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .contains("partial")));
 }

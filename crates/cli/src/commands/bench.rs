@@ -36,10 +36,17 @@ pub fn run(a: Args) -> Result<()> {
         (Some(d), Some(p)) => (d, p),
         (d, p) => {
             let demo = paths::demo_dir();
-            let spec: toml::Value = toml::from_str(&std::fs::read_to_string(demo.join("demo.toml"))?)?;
+            let spec: toml::Value =
+                toml::from_str(&std::fs::read_to_string(demo.join("demo.toml"))?)?;
             let case = spec["case"].as_str().unwrap_or_default().to_string();
-            let pt: Vec<i64> = spec["point"].as_array().map(|v| v.iter().filter_map(|x| x.as_integer()).collect()).unwrap_or_default();
-            (d.unwrap_or(demo.join(case)), p.unwrap_or(Prompt::Voxel([pt[0], pt[1], pt[2]])))
+            let pt: Vec<i64> = spec["point"]
+                .as_array()
+                .map(|v| v.iter().filter_map(|x| x.as_integer()).collect())
+                .unwrap_or_default();
+            (
+                d.unwrap_or(demo.join(case)),
+                p.unwrap_or(Prompt::Voxel([pt[0], pt[1], pt[2]])),
+            )
         }
     };
     let out_dir = std::env::temp_dir().join(format!("promptseg-bench-{}", std::process::id()));
@@ -69,11 +76,18 @@ pub fn run(a: Args) -> Result<()> {
     };
     let mut warm = Vec::new();
     for r in 0..a.repeat {
-        let p = Prompt::Voxel([base[0] + (r as i64 % 3) - 1, base[1] + ((r as i64 / 3) % 3) - 1, base[2]]);
+        let p = Prompt::Voxel([
+            base[0] + (r as i64 % 3) - 1,
+            base[1] + ((r as i64 / 3) % 3) - 1,
+            base[2],
+        ]);
         let t = Instant::now();
         let s = segment(&case, &[p], &models, &Options::default(), &mut windows)?;
         warm.push(secs(t));
-        assert!(s.lesions[0].reused_window, "warm click did not reuse the window");
+        assert!(
+            s.lesions[0].reused_window,
+            "warm click did not reuse the window"
+        );
     }
     warm.sort_by(f64::total_cmp);
     let warm_median = warm[warm.len() / 2];
@@ -89,7 +103,11 @@ pub fn run(a: Args) -> Result<()> {
         secs(t)
     };
     let _ = std::fs::remove_dir_all(&out_dir);
-    println!("case {} click {point}; working grid {:?}", case.id(), models.config.pipeline.grid.size);
+    println!(
+        "case {} click {point}; working grid {:?}",
+        case.id(),
+        models.config.pipeline.grid.size
+    );
     println!(
         "cold  {cold:.3} s  (model {load_model:.3}, case {load_case_s:.3}, resample+normalise {:.3}, surrogate {:.3}, grow field {:.3}, agent {:.3} [{} steps], to T2W {:.3}, write {write_s:.3})  goal 5 s: ratio {:.2}",
         l.timings.resample_normalise_ms / 1e3,

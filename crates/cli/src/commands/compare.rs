@@ -7,7 +7,7 @@ use promptseg_infer::{segment, Method, Options};
 use promptseg_metrics::dice;
 use promptseg_volume::ReadOptions;
 
-use promptseg_grow::StdCombine;
+use promptseg_grow::{GrowSide, StdCombine};
 
 use super::segment::{MethodArg, ModelArgs};
 
@@ -36,10 +36,17 @@ pub struct Args {
     pub tau_sigma: Option<f32>,
     #[arg(long)]
     pub tau_e: Option<f32>,
-    #[arg(long)]
-    pub lesion_side: bool,
+    /// Which confidently classified voxels may join (override).
+    #[arg(long, value_enum)]
+    pub side: Option<SideArg>,
     #[arg(long)]
     pub temperature: Option<f32>,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum SideArg {
+    Both,
+    Lesion,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -62,11 +69,18 @@ pub fn run(a: Args) -> Result<()> {
     grow.tau_sigma = a.tau_sigma.unwrap_or(grow.tau_sigma);
     grow.tau_e = a.tau_e.unwrap_or(grow.tau_e);
     grow.temperature = a.temperature.unwrap_or(grow.temperature);
-    if a.lesion_side {
-        grow.side = promptseg_grow::GrowSide::Lesion;
+    if let Some(side) = a.side {
+        grow.side = match side {
+            SideArg::Both => GrowSide::Both,
+            SideArg::Lesion => GrowSide::Lesion,
+        };
     }
     let ds = Dataset::open(&a.data)?;
-    let chosen = if a.methods.is_empty() { vec![MethodArg::Agent, MethodArg::Grow, MethodArg::Surrogate] } else { a.methods.clone() };
+    let chosen = if a.methods.is_empty() {
+        vec![MethodArg::Agent, MethodArg::Grow, MethodArg::Surrogate]
+    } else {
+        a.methods.clone()
+    };
     let methods: Vec<(Method, &str)> = chosen
         .iter()
         .map(|m| match m {
@@ -76,7 +90,10 @@ pub fn run(a: Args) -> Result<()> {
         })
         .collect();
     let names: Vec<&str> = methods.iter().map(|m| m.1).collect();
-    println!("| case | in training | lesions | prompts | {} |", names.join(" | "));
+    println!(
+        "| case | in training | lesions | prompts | {} |",
+        names.join(" | ")
+    );
     println!("|---|---|---|---|{}", "---|".repeat(methods.len()));
     let mut totals = vec![0.0; methods.len()];
     let mut n = 0;
@@ -85,7 +102,9 @@ pub fn run(a: Args) -> Result<()> {
             continue;
         }
         let case = load_case(&e.files, &e.fix, &ReadOptions::default())?;
-        let Some(label) = case.label.as_ref() else { continue };
+        let Some(label) = case.label.as_ref() else {
+            continue;
+        };
         let per_lesion = lesion_prompts(label, a.prompts, a.seed);
         if per_lesion.is_empty() {
             continue;
@@ -105,8 +124,18 @@ pub fn run(a: Args) -> Result<()> {
             }
         }
         let trained = models.config.provenance.trained_on.contains(&e.files.id);
-        let cells: Vec<String> = sums.iter().map(|s| format!("{:.3}", s / a.prompts as f64)).collect();
-        println!("| {} | {} | {} | {} | {} |", e.files.id, if trained { "yes" } else { "no" }, per_lesion.len(), a.prompts, cells.join(" | "));
+        let cells: Vec<String> = sums
+            .iter()
+            .map(|s| format!("{:.3}", s / a.prompts as f64))
+            .collect();
+        println!(
+            "| {} | {} | {} | {} | {} |",
+            e.files.id,
+            if trained { "yes" } else { "no" },
+            per_lesion.len(),
+            a.prompts,
+            cells.join(" | ")
+        );
         for (t, s) in totals.iter_mut().zip(&sums) {
             *t += s / a.prompts as f64;
         }
@@ -115,7 +144,10 @@ pub fn run(a: Args) -> Result<()> {
     if n == 0 {
         bail!("{}: no case with a lesion label", a.data.display());
     }
-    let cells: Vec<String> = totals.iter().map(|t| format!("{:.3}", t / n as f64)).collect();
+    let cells: Vec<String> = totals
+        .iter()
+        .map(|t| format!("{:.3}", t / n as f64))
+        .collect();
     println!("| mean of {n} cases | | | | {} |", cells.join(" | "));
     Ok(())
 }

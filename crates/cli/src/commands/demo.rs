@@ -33,10 +33,13 @@ struct DemoSpec {
 pub fn run(a: Args) -> Result<()> {
     let dir = paths::demo_dir();
     let spec_path = dir.join("demo.toml");
-    let spec: DemoSpec = toml::from_str(&std::fs::read_to_string(&spec_path).with_context(|| format!("{}", spec_path.display()))?)
-        .with_context(|| format!("{}", spec_path.display()))?;
+    let spec: DemoSpec = toml::from_str(
+        &std::fs::read_to_string(&spec_path).with_context(|| format!("{}", spec_path.display()))?,
+    )
+    .with_context(|| format!("{}", spec_path.display()))?;
     let files = CaseFiles::discover(&dir.join(&spec.case))?;
-    std::fs::create_dir_all(&a.out).with_context(|| format!("{}: cannot create the output folder", a.out.display()))?;
+    std::fs::create_dir_all(&a.out)
+        .with_context(|| format!("{}: cannot create the output folder", a.out.display()))?;
     let mask_path = a.out.join("lesion.nii.gz");
     let png_path = a.out.join("lesion.png");
     let json_path = a.out.join("summary.json");
@@ -49,27 +52,48 @@ pub fn run(a: Args) -> Result<()> {
     let run = load_and_segment(&files, &[prompt], &models, &Options::default())?;
     let t = Instant::now();
     write_volume(&mask_path, &run.seg.mask)?;
-    promptseg_eval::figure::lesion_montage(&png_path, &run.case.t2w, &run.seg.mask, run.case.label.as_ref())
-        .with_context(|| format!("{}", png_path.display()))?;
+    promptseg_eval::figure::lesion_montage(
+        &png_path,
+        &run.case.t2w,
+        &run.seg.mask,
+        run.case.label.as_ref(),
+    )
+    .with_context(|| format!("{}", png_path.display()))?;
     let write_ms = t.elapsed().as_secs_f64() * 1e3;
     let mut value = summary(&run, &models, &mask_path, Method::Agent, write_ms, model_ms);
 
-    let in_training = models.config.provenance.trained_on.iter().any(|c| c == run.case.id());
-    let d = run.case.label.as_ref().map(|l| dice(&run.seg.mask.data, &l.data));
+    let in_training = models
+        .config
+        .provenance
+        .trained_on
+        .iter()
+        .any(|c| c == run.case.id());
+    let d = run
+        .case
+        .label
+        .as_ref()
+        .map(|l| dice(&run.seg.mask.data, &l.data));
     value["dice_vs_expert"] = serde_json::json!(d);
     value["case_in_training_set"] = serde_json::json!(in_training);
     emit_json(&value, Some(&json_path))?;
 
     let l = &run.seg.lesions[0];
     println!("promptseg demo: {} ({})", run.case.id(), spec.description);
-    println!("click: T2W voxel {},{},{}", spec.point[0], spec.point[1], spec.point[2]);
+    println!(
+        "click: T2W voxel {},{},{}",
+        spec.point[0], spec.point[1], spec.point[2]
+    );
     println!(
         "mask: {} voxels, {:.2} mL, {} agent step(s), stopped: {}, called {}",
         run.seg.voxels(),
         run.seg.volume_ml(),
         l.steps,
         l.stop,
-        if run.seg.negative() { "negative" } else { "positive" }
+        if run.seg.negative() {
+            "negative"
+        } else {
+            "positive"
+        }
     );
     if let Some(d) = d {
         println!("Dice against the expert label: {d:.3}");
@@ -78,8 +102,17 @@ pub fn run(a: Args) -> Result<()> {
         "this case {} in the training set of the model ({}){}",
         if in_training { "WAS" } else { "was NOT" },
         models.dir.display(),
-        if in_training { ": the Dice shows fit, not generalisation" } else { "" }
+        if in_training {
+            ": the Dice shows fit, not generalisation"
+        } else {
+            ""
+        }
     );
-    println!("wrote {}, {} (yellow: promptseg, green: expert), {}", mask_path.display(), png_path.display(), json_path.display());
+    println!(
+        "wrote {}, {} (yellow: promptseg, green: expert), {}",
+        mask_path.display(),
+        png_path.display(),
+        json_path.display()
+    );
     Ok(())
 }

@@ -49,7 +49,9 @@ impl InputArgs {
     pub fn files(&self) -> Result<CaseFiles> {
         match (&self.case, &self.t2w, &self.adc, &self.hbv) {
             (Some(dir), ..) => Ok(CaseFiles::discover(dir)?),
-            (None, Some(t), Some(a), Some(h)) => Ok(CaseFiles::explicit(t.clone(), a.clone(), h.clone())),
+            (None, Some(t), Some(a), Some(h)) => {
+                Ok(CaseFiles::explicit(t.clone(), a.clone(), h.clone()))
+            }
             _ => bail!("give --case DIR, or --t2w, --adc and --hbv"),
         }
     }
@@ -112,15 +114,28 @@ pub struct Args {
 
 /// Refuses outputs that would overwrite an input or land in a missing folder, before any work.
 pub fn check_outputs(outputs: &[&Path], files: &CaseFiles) -> Result<()> {
-    let inputs: Vec<PathBuf> = [Some(&files.t2w), Some(&files.adc), Some(&files.hbv), files.label.as_ref(), files.gland.as_ref()]
-        .into_iter()
-        .flatten()
-        .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()))
-        .collect();
+    let inputs: Vec<PathBuf> = [
+        Some(&files.t2w),
+        Some(&files.adc),
+        Some(&files.hbv),
+        files.label.as_ref(),
+        files.gland.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()))
+    .collect();
     for out in outputs {
-        let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let parent = out
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         if !parent.is_dir() {
-            bail!("{}: output folder {} does not exist", out.display(), parent.display());
+            bail!(
+                "{}: output folder {} does not exist",
+                out.display(),
+                parent.display()
+            );
         }
         if let Ok(c) = std::fs::canonicalize(out) {
             if inputs.contains(&c) {
@@ -128,7 +143,10 @@ pub fn check_outputs(outputs: &[&Path], files: &CaseFiles) -> Result<()> {
             }
         }
         if out.is_dir() {
-            bail!("{}: output is a folder; give a file name such as lesion.nii.gz", out.display());
+            bail!(
+                "{}: output is a folder; give a file name such as lesion.nii.gz",
+                out.display()
+            );
         }
     }
     Ok(())
@@ -140,7 +158,12 @@ pub struct Run {
     pub load_ms: f64,
 }
 
-pub fn load_and_segment(files: &CaseFiles, prompts: &[Prompt], models: &Models, opts: &Options) -> Result<Run> {
+pub fn load_and_segment(
+    files: &CaseFiles,
+    prompts: &[Prompt],
+    models: &Models,
+    opts: &Options,
+) -> Result<Run> {
     let t = Instant::now();
     let case = load_case(files, &GeometryFix::default(), &ReadOptions::default())?;
     let load_ms = t.elapsed().as_secs_f64() * 1e3;
@@ -148,7 +171,14 @@ pub fn load_and_segment(files: &CaseFiles, prompts: &[Prompt], models: &Models, 
     Ok(Run { case, seg, load_ms })
 }
 
-pub fn summary(run: &Run, models: &Models, out: &Path, method: Method, write_ms: f64, model_load_ms: f64) -> serde_json::Value {
+pub fn summary(
+    run: &Run,
+    models: &Models,
+    out: &Path,
+    method: Method,
+    write_ms: f64,
+    model_load_ms: f64,
+) -> serde_json::Value {
     let seg = &run.seg;
     let sum = |f: fn(&promptseg_infer::LesionReport) -> f64| seg.lesions.iter().map(f).sum::<f64>();
     let last = seg.lesions.last();
@@ -188,7 +218,13 @@ pub fn emit_json(value: &serde_json::Value, json_path: Option<&Path>) -> Result<
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let prompts: Vec<Prompt> = a.points.iter().chain(&a.points_ras).chain(&a.points_lps).copied().collect();
+    let prompts: Vec<Prompt> = a
+        .points
+        .iter()
+        .chain(&a.points_ras)
+        .chain(&a.points_lps)
+        .copied()
+        .collect();
     if prompts.is_empty() {
         bail!("no prompt: give --point i,j,k (or --point-ras / --point-lps), one per lesion");
     }
@@ -203,7 +239,11 @@ pub fn run(a: Args) -> Result<()> {
     let model_load_ms = t.elapsed().as_secs_f64() * 1e3;
     let opts = Options {
         method: a.method.into(),
-        action: if a.sample { ActionMode::Sample } else { ActionMode::Greedy },
+        action: if a.sample {
+            ActionMode::Sample
+        } else {
+            ActionMode::Greedy
+        },
         seed: a.seed,
         suppress_small: !a.keep_small,
         keep_maps: a.save_entropy.is_some() || a.save_probability.is_some(),
@@ -218,5 +258,8 @@ pub fn run(a: Args) -> Result<()> {
         write_volume(p, m)?;
     }
     let write_ms = t.elapsed().as_secs_f64() * 1e3;
-    emit_json(&summary(&run, &models, &a.out, opts.method, write_ms, model_load_ms), a.json.as_deref())
+    emit_json(
+        &summary(&run, &models, &a.out, opts.method, write_ms, model_load_ms),
+        a.json.as_deref(),
+    )
 }

@@ -40,8 +40,10 @@ pub struct Args {
 fn bar(len: u64, what: &str) -> ProgressBar {
     let pb = ProgressBar::new(len);
     pb.set_style(
-        ProgressStyle::with_template(&format!("{what} {{bar:30}} {{pos}}/{{len}} [{{elapsed_precise}} < {{eta_precise}}] {{msg}}"))
-            .expect("valid template"),
+        ProgressStyle::with_template(&format!(
+            "{what} {{bar:30}} {{pos}}/{{len}} [{{elapsed_precise}} < {{eta_precise}}] {{msg}}"
+        ))
+        .expect("valid template"),
     );
     pb
 }
@@ -57,9 +59,16 @@ fn load_training_cases(a: &Args) -> Result<Vec<TrainCase>> {
         }
     }
     let mut cases = Vec::new();
-    for e in ds.entries.iter().filter(|e| !a.exclude.contains(&e.files.id)) {
+    for e in ds
+        .entries
+        .iter()
+        .filter(|e| !a.exclude.contains(&e.files.id))
+    {
         if e.files.label.is_none() {
-            eprintln!("skipping {}: no lesion label file (a missing label is not taken as negative)", e.files.id);
+            eprintln!(
+                "skipping {}: no lesion label file (a missing label is not taken as negative)",
+                e.files.id
+            );
             continue;
         }
         let case = load_case(&e.files, &e.fix, &ReadOptions::default())?;
@@ -69,13 +78,24 @@ fn load_training_cases(a: &Args) -> Result<Vec<TrainCase>> {
         bail!("{}: no labelled cases to train on", a.data.display());
     }
     let pos = cases.iter().filter(|c| c.positive()).count();
-    eprintln!("training on {} cases ({pos} with lesions): {}", cases.len(), cases.iter().map(|c| c.case.id()).collect::<Vec<_>>().join(", "));
+    eprintln!(
+        "training on {} cases ({pos} with lesions): {}",
+        cases.len(),
+        cases
+            .iter()
+            .map(|c| c.case.id())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     Ok(cases)
 }
 
 fn record(out: &Path, stage: &str, value: serde_json::Value) -> Result<()> {
     let path = out.join("training.json");
-    let mut all: serde_json::Value = std::fs::read_to_string(&path).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(json!({}));
+    let mut all: serde_json::Value = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(json!({}));
     all[stage] = value;
     promptseg_volume::io::write_atomic(&path, serde_json::to_string_pretty(&all)?.as_bytes())?;
     Ok(())
@@ -87,7 +107,8 @@ pub fn run(c: TrainCommand) -> Result<()> {
         TrainCommand::Agent(a) => ("agent", a),
     };
     let cfg = TrainConfig::read(&a.config).map_err(anyhow::Error::msg)?;
-    std::fs::create_dir_all(&a.out).with_context(|| format!("{}: cannot create the run folder", a.out.display()))?;
+    std::fs::create_dir_all(&a.out)
+        .with_context(|| format!("{}: cannot create the run folder", a.out.display()))?;
     let dev = device(a.device)?;
     let cases = load_training_cases(a)?;
     let ids: Vec<String> = cases.iter().map(|c| c.case.id().to_string()).collect();
@@ -95,20 +116,29 @@ pub fn run(c: TrainCommand) -> Result<()> {
         trained_on: ids.clone(),
         notes: format!("preset {}", a.config.display()),
     };
-    cfg.model_config(provenance).write(&a.out).with_context(|| format!("{}", a.out.display()))?;
+    cfg.model_config(provenance)
+        .write(&a.out)
+        .with_context(|| format!("{}", a.out.display()))?;
     let command: Vec<String> = std::env::args().collect();
     match c {
         TrainCommand::Surrogate(_) => {
             let validation = surrogate::validation_patches(&cases, &cfg.pipeline, 99)?;
             let pb = bar(cfg.surrogate_training.steps as u64, "surrogate");
             let mut last_dice = f64::NAN;
-            let outcome = surrogate::train_surrogate(&cases, &validation, &cfg, &a.out, &dev, &mut |s, v| {
-                if let Some(v) = v {
-                    last_dice = v.dice;
-                }
-                pb.set_message(format!("loss {:.3} val dice {:.3}", s.loss, last_dice));
-                pb.inc(1);
-            })?;
+            let outcome = surrogate::train_surrogate(
+                &cases,
+                &validation,
+                &cfg,
+                &a.out,
+                &dev,
+                &mut |s, v| {
+                    if let Some(v) = v {
+                        last_dice = v.dice;
+                    }
+                    pb.set_message(format!("loss {:.3} val dice {:.3}", s.loss, last_dice));
+                    pb.inc(1);
+                },
+            )?;
             pb.finish();
             eprintln!(
                 "surrogate: {:.0} s, final loss {:.3}, validation Dice best {:.3} (step {}) last {:.3} on {} windows of the training cases",
@@ -125,13 +155,18 @@ pub fn run(c: TrainCommand) -> Result<()> {
         TrainCommand::Agent(_) => {
             let unet = weights::load(cfg.unet.init(&dev), &a.out.join(SURROGATE_FILE))
                 .with_context(|| "the agent trains on a surrogate: run `promptseg train surrogate` with the same --out first")?;
-            let set = agent::build_scenes(&cases, &cfg, &unet, &dev, cfg.agent_training.seed ^ 0x5eed)?;
+            let set =
+                agent::build_scenes(&cases, &cfg, &unet, &dev, cfg.agent_training.seed ^ 0x5eed)?;
             eprintln!("agent: {} scenes", set.scenes.len());
             let pb = bar(cfg.agent_training.iterations as u64, "agent");
             let outcome = agent::train_agent(&set, &cfg, &a.out, &dev, &mut |it, ev| {
                 pb.set_message(format!(
                     "return {:.3} len {:.1} greedy dice {:.3} (grow {:.3}) H {:.2}",
-                    it.mean_return, it.mean_episode_length, ev.agent_dice, ev.grow_dice, it.update.policy_entropy
+                    it.mean_return,
+                    it.mean_episode_length,
+                    ev.agent_dice,
+                    ev.grow_dice,
+                    it.update.policy_entropy
                 ));
                 pb.inc(1);
             })?;
