@@ -144,6 +144,11 @@ impl CaseFiles {
         })
     }
 
+    pub fn with_id(mut self, id: &str) -> Self {
+        self.id = id.to_string();
+        self
+    }
+
     /// Explicit paths (`--t2w --adc --hbv`); the id is taken from the T2W file name.
     pub fn explicit(t2w: PathBuf, adc: PathBuf, hbv: PathBuf) -> Self {
         let stem = image_stem(&t2w).unwrap_or_else(|| "case".into());

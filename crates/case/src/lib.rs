@@ -7,6 +7,7 @@ pub mod grid;
 pub mod load;
 pub mod patch;
 pub mod prompt;
+pub mod split;
 
 pub use dataset::{Dataset, DatasetEntry};
 pub use error::CaseError;
@@ -15,3 +16,4 @@ pub use grid::{GridCentre, GridSpec};
 pub use load::{load_case, Case, GeometryFix};
 pub use patch::{Channels, NormMethod, Normalisation, Patch};
 pub use prompt::Prompt;
+pub use split::Split;

@@ -54,7 +54,9 @@ impl Prompt {
         Self::parse_mm(s).map(Prompt::Lps)
     }
 
-    /// The prompt's LPS position, checked to lie inside the T2W image.
+    /// The prompt's LPS position, checked to lie inside the T2W image. A millimetre prompt is
+    /// snapped to the centre of the T2W voxel that contains it, so a click given in voxels, RAS
+    /// or LPS on the same voxel yields the same mask.
     pub fn to_lps(&self, t2w: &Geometry) -> Result<[f64; 3], CaseError> {
         let err = |problem: String| CaseError::Prompt {
             prompt: self.to_string(),
@@ -79,10 +81,10 @@ impl Prompt {
                 } else {
                     p
                 };
-                if t2w.world_to_voxel(lps).is_none() {
-                    return Err(err("outside the T2W image".into()));
+                match t2w.world_to_voxel(lps) {
+                    Some(v) => Ok(t2w.index_to_world(v.map(|x| x as f64))),
+                    None => Err(err("outside the T2W image".into())),
                 }
-                Ok(lps)
             }
         }
     }

@@ -32,6 +32,10 @@ enum Command {
     Bench(commands::bench::Args),
     /// Print the geometry and value range of images as promptseg reads them (JSON lines).
     Info(commands::info::Args),
+    /// Write a patient-level development/holdout split of a dataset.
+    Split(commands::split::Args),
+    /// Draw a training run's curves (loss, Dice, reward, episode length, policy entropy) as PNG.
+    Plot(commands::plot::Args),
 }
 
 fn main() {
@@ -43,6 +47,8 @@ fn main() {
         Command::Compare(a) => commands::compare::run(a),
         Command::Bench(a) => commands::bench::run(a),
         Command::Info(a) => commands::info::run(a),
+        Command::Split(a) => commands::split::run(a),
+        Command::Plot(a) => commands::plot::run(a),
     };
     if let Err(e) = result {
         eprintln!("promptseg: error: {e:#}");

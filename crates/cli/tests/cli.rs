@@ -59,7 +59,7 @@ fn segment_writes_a_mask_on_the_t2w_grid_that_overlaps_the_expert_lesion() {
     let pred: Vec<u8> = mask.data.iter().map(|&v| v as u8).collect();
     let truth: Vec<u8> = label.data.iter().map(|&v| (v > 0.5) as u8).collect();
     let d = promptseg_metrics::dice(&pred, &truth);
-    // Measured 0.00 with the bundled weights (see models/bundled/TRAINING.md); the bound leaves
+    // Measured 0.846 with the bundled weights (see models/bundled/TRAINING.md); the bound leaves
     // room for floating-point differences between machines, not for a different method.
     assert!(d >= DICE_FLOOR, "Dice {d}");
     let summary: serde_json::Value =
@@ -75,7 +75,7 @@ fn segment_writes_a_mask_on_the_t2w_grid_that_overlaps_the_expert_lesion() {
     );
 }
 
-const DICE_FLOOR: f64 = 0.0;
+const DICE_FLOOR: f64 = 0.80;
 
 #[test]
 fn same_command_same_mask_and_ras_prompt_equals_voxel_prompt() {
@@ -106,8 +106,11 @@ fn same_command_same_mask_and_ras_prompt_equals_voxel_prompt() {
         assert!(o.status.success(), "{}", stderr(&o));
         masks.push(std::fs::read(&out).unwrap());
     }
-    assert_eq!(masks[0], masks[1], "same seed, same mask");
-    assert_eq!(masks[0], masks[2], "RAS prompt of the same voxel");
+    assert!(masks[0] == masks[1], "same seed, different mask");
+    assert!(
+        masks[0] == masks[2],
+        "the RAS prompt of the same voxel gave another mask"
+    );
 }
 
 #[test]

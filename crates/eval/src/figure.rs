@@ -23,6 +23,10 @@ impl Canvas {
         }
     }
 
+    pub fn set(&mut self, x: usize, y: usize, c: [u8; 3]) {
+        self.put(x, y, c);
+    }
+
     fn put(&mut self, x: usize, y: usize, c: [u8; 3]) {
         if x < self.width && y < self.height {
             let o = 3 * (y * self.width + x);

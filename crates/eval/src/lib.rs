@@ -1,6 +1,8 @@
 //! Evaluation of segmentations against labels, and the figures that show them.
 
 pub mod figure;
+pub mod font;
+pub mod plot;
 pub mod prompts;
 
 pub use prompts::lesion_prompts;

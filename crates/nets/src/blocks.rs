@@ -15,7 +15,7 @@ pub const LEAKY_SLOPE: f64 = 0.01;
 pub fn groups_for(channels: usize) -> usize {
     [8, 4, 2, 1]
         .into_iter()
-        .find(|g| channels % g == 0 && channels / g >= 2)
+        .find(|g| channels.is_multiple_of(*g) && channels / g >= 2)
         .unwrap_or(1)
 }
 

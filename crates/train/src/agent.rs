@@ -199,30 +199,67 @@ struct Running<'a> {
 pub struct AgentOutcome {
     pub first: GreedyEval,
     pub last: GreedyEval,
+    /// The greedy evaluation of the kept `agent.bpk`.
+    pub best: GreedyEval,
     pub last_iteration: AgentIteration,
     pub seconds: f64,
+    pub iteration: usize,
+    pub finished: bool,
 }
 
-/// Runs PPO; writes `agent.bpk` (f16) and `agent_last.bpk` (f32) into `out`.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct State {
+    iteration: usize,
+    env_steps: usize,
+    rng: rand_chacha::ChaCha8Rng,
+    first: (f64, f64, f64),
+    best: Option<(usize, f64)>,
+    seconds: f64,
+}
+
+const STAGE: &str = "agent";
+
+/// Runs PPO; writes `agent.bpk` (f16; the iteration whose greedy Dice on the training scenes was
+/// highest), `agent_last.bpk` (f32), `agent_metrics.jsonl` and a resumable checkpoint into `out`.
 pub fn train_agent(
     set: &SceneSet,
     cfg: &TrainConfig,
     out: &Path,
     device: &Device,
+    control: crate::surrogate::RunControl,
     on_iteration: &mut dyn FnMut(&AgentIteration, &GreedyEval),
 ) -> Result<AgentOutcome, TrainError> {
     let at = &cfg.agent_training;
     let ad = device.clone().autodiff();
     ad.seed(at.seed);
-    let mut learner = PpoLearner::new(cfg.agent.init(&ad), at.ppo.clone(), cfg.agent.input_pool);
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(at.seed);
-    let mut log =
-        JsonLog::create(&out.join("agent_metrics.jsonl")).map_err(|e| TrainError::io(out, e))?;
-    let start = Instant::now();
+    let log_path = out.join("agent_metrics.jsonl");
     let pool = cfg.agent.input_pool;
     let env_cfg = cfg.pipeline.env.clone();
-    let first = greedy_eval(&learner.agent.valid(), set, cfg, device, 0);
-    log.write(&first).map_err(|e| TrainError::io(out, e))?;
+    let mut learner = PpoLearner::new(cfg.agent.init(&ad), at.ppo.clone(), pool);
+    let mut state = if control.resume && crate::checkpoint::exists(out, STAGE) {
+        let (agent, optim, s): (AgentNet, _, State) =
+            crate::checkpoint::load(out, STAGE, cfg.agent.init(&ad), learner.optim.clone())?;
+        learner.agent = agent;
+        learner.optim = optim;
+        crate::checkpoint::truncate_log(&log_path, "iteration", s.iteration)?;
+        s
+    } else {
+        let _ = std::fs::remove_file(&log_path);
+        let first = greedy_eval(&learner.agent.valid(), set, cfg, device, 0);
+        let mut log = JsonLog::append(&log_path).map_err(|e| TrainError::io(out, e))?;
+        log.write(&first).map_err(|e| TrainError::io(out, e))?;
+        State {
+            iteration: 0,
+            env_steps: 0,
+            rng: rand_chacha::ChaCha8Rng::seed_from_u64(at.seed),
+            first: (first.grow_dice, first.agent_dice, first.best_seed_dice),
+            best: None,
+            seconds: 0.0,
+        }
+    };
+    let mut log = JsonLog::append(&log_path).map_err(|e| TrainError::io(out, e))?;
+    let start = Instant::now();
+    let seconds_before = state.seconds;
     let new_episode = |rng: &mut rand_chacha::ChaCha8Rng| {
         let s = rng.random_range(0..set.scenes.len());
         let env = Env::reset(&set.scenes[s], env_cfg.clone(), set.starts[s]);
@@ -234,13 +271,36 @@ pub fn train_agent(
             start_dice,
         }
     };
+    let positive = set
+        .scenes
+        .iter()
+        .filter(|s| {
+            s.truth
+                .as_ref()
+                .map(|t| t.iter().any(|&v| v != 0))
+                .unwrap_or(false)
+        })
+        .count();
+    let eval_of = |iteration: usize, (grow, agent, best): (f64, f64, f64)| GreedyEval {
+        stage: "agent_greedy",
+        iteration,
+        grow_dice: grow,
+        agent_dice: agent,
+        best_seed_dice: best,
+        mean_steps: f64::NAN,
+        scenes: positive,
+    };
     let mut last_iter = AgentIteration::default();
-    let mut last_eval = first.clone();
-    let mut env_steps = 0usize;
-    for iteration in 1..=at.iterations {
+    let mut last_eval = eval_of(state.iteration, state.first);
+    let end = control
+        .stop_after
+        .map(|s| s.min(at.iterations))
+        .unwrap_or(at.iterations);
+    while state.iteration < end {
+        let iteration = state.iteration + 1;
+        let rng = &mut state.rng;
         let actor = learner.agent.valid();
-        let mut running: Vec<Running> =
-            (0..at.envs.max(1)).map(|_| new_episode(&mut rng)).collect();
+        let mut running: Vec<Running> = (0..at.envs.max(1)).map(|_| new_episode(rng)).collect();
         let mut per_env: Vec<Vec<Transition>> = vec![Vec::new(); running.len()];
         let (mut episodes, mut ret_sum, mut len_sum, mut start_sum, mut final_sum) =
             (0usize, 0.0, 0.0, 0.0, 0.0);
@@ -257,7 +317,7 @@ pub fn train_agent(
                 .convert::<f32>()
                 .try_into_vec()
                 .expect("values");
-            let picks = policy::choose(&out_t.logits, ActionMode::Sample, &mut rng);
+            let picks = policy::choose(&out_t.logits, ActionMode::Sample, rng);
             let mut cut = Vec::new();
             for (e, r) in running.iter_mut().enumerate() {
                 let (action, logp) = picks[e];
@@ -290,30 +350,14 @@ pub fn train_agent(
                 }
             }
             // Truncated episodes bootstrap from V(s_{t+1}); terminal ones do not.
-            if !cut.is_empty() {
-                let items: Vec<(&Scene, &[u8])> = cut
-                    .iter()
-                    .map(|&e| (running[e].env.scene, running[e].env.mask.mask.as_slice()))
-                    .collect();
-                let v: Vec<f32> = actor
-                    .forward(state::state_batch(&items, pool, device))
-                    .value
-                    .into_data()
-                    .convert::<f32>()
-                    .try_into_vec()
-                    .expect("values");
-                for (k, &e) in cut.iter().enumerate() {
-                    if let Some(last) = per_env[e].last_mut() {
-                        last.bootstrap = Some(v[k]);
-                    }
-                }
-            }
+            bootstrap(&actor, &running, &mut per_env, &cut, pool, device);
             for (e, r) in running.iter_mut().enumerate() {
-                let last = per_env[e].last().copied();
-                if let Some(t) = last {
-                    if t.terminal || t.bootstrap.is_some() {
-                        *r = new_episode(&mut rng);
-                    }
+                if per_env[e]
+                    .last()
+                    .map(|t| t.terminal || t.bootstrap.is_some())
+                    .unwrap_or(false)
+                {
+                    *r = new_episode(rng);
                 }
             }
         }
@@ -326,53 +370,88 @@ pub fn train_agent(
                     .unwrap_or(false)
             })
             .collect();
-        if !open.is_empty() {
-            let items: Vec<(&Scene, &[u8])> = open
-                .iter()
-                .map(|&e| (running[e].env.scene, running[e].env.mask.mask.as_slice()))
-                .collect();
-            let v: Vec<f32> = actor
-                .forward(state::state_batch(&items, pool, device))
-                .value
-                .into_data()
-                .convert::<f32>()
-                .try_into_vec()
-                .expect("values");
-            for (k, &e) in open.iter().enumerate() {
-                if let Some(last) = per_env[e].last_mut() {
-                    last.bootstrap = Some(v[k]);
-                }
-            }
-        }
+        bootstrap(&actor, &running, &mut per_env, &open, pool, device);
         let transitions: Vec<Transition> = per_env.into_iter().flatten().collect();
-        env_steps += transitions.len();
-        let update = learner.update(&set.scenes, &transitions, &mut rng);
+        state.env_steps += transitions.len();
+        let update = learner.update(&set.scenes, &transitions, rng);
+        state.iteration = iteration;
+        state.seconds = seconds_before + start.elapsed().as_secs_f64();
         let ep = episodes.max(1) as f64;
         last_iter = AgentIteration {
             stage: "agent",
             iteration,
-            env_steps,
+            env_steps: state.env_steps,
             episodes,
             mean_return: ret_sum / ep,
             mean_episode_length: len_sum / ep,
             mean_start_dice: start_sum / ep,
             mean_final_dice: final_sum / ep,
             update,
-            seconds: start.elapsed().as_secs_f64(),
+            seconds: state.seconds,
         };
         log.write(&last_iter).map_err(|e| TrainError::io(out, e))?;
         last_eval = greedy_eval(&learner.agent.valid(), set, cfg, device, iteration);
         log.write(&last_eval).map_err(|e| TrainError::io(out, e))?;
-        weights::save_half(learner.agent.valid(), &out.join(AGENT_FILE))
-            .map_err(TrainError::Weights)?;
+        if state
+            .best
+            .map(|(_, d)| last_eval.agent_dice > d)
+            .unwrap_or(true)
+        {
+            weights::save_half(learner.agent.valid(), &out.join(AGENT_FILE))
+                .map_err(TrainError::Weights)?;
+            state.best = Some((iteration, last_eval.agent_dice));
+        }
         weights::save_full(learner.agent.valid(), &out.join("agent_last.bpk"))
             .map_err(TrainError::Weights)?;
+        if iteration % at.checkpoint_every.max(1) == 0 || iteration == end {
+            crate::checkpoint::save(out, STAGE, learner.agent.valid(), &learner.optim, &state)?;
+        }
         on_iteration(&last_iter, &last_eval);
     }
+    let best = state
+        .best
+        .map(|(i, d)| GreedyEval {
+            agent_dice: d,
+            ..eval_of(i, state.first)
+        })
+        .unwrap_or_else(|| last_eval.clone());
     Ok(AgentOutcome {
-        first,
+        first: eval_of(0, state.first),
         last: last_eval,
+        best,
         last_iteration: last_iter,
-        seconds: start.elapsed().as_secs_f64(),
+        seconds: state.seconds,
+        iteration: state.iteration,
+        finished: state.iteration >= at.iterations,
     })
+}
+
+/// Sets the bootstrap value V(s_{t+1}) on the last transition of each environment in `which`.
+fn bootstrap(
+    actor: &AgentNet,
+    running: &[Running],
+    per_env: &mut [Vec<Transition>],
+    which: &[usize],
+    pool: usize,
+    device: &Device,
+) {
+    if which.is_empty() {
+        return;
+    }
+    let items: Vec<(&Scene, &[u8])> = which
+        .iter()
+        .map(|&e| (running[e].env.scene, running[e].env.mask.mask.as_slice()))
+        .collect();
+    let v: Vec<f32> = actor
+        .forward(state::state_batch(&items, pool, device))
+        .value
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec()
+        .expect("values");
+    for (k, &e) in which.iter().enumerate() {
+        if let Some(last) = per_env[e].last_mut() {
+            last.bootstrap = Some(v[k]);
+        }
+    }
 }

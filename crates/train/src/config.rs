@@ -30,8 +30,10 @@ pub struct SurrogateTraining {
     /// Per-channel intensity scale (1 +- s) and shift (+- t) after normalisation.
     pub intensity_scale: f32,
     pub intensity_shift: f32,
-    /// Steps between validations, checkpoints and log lines ("epoch").
+    /// Steps between validations ("epoch").
     pub validate_every: usize,
+    /// Steps between resumable checkpoints.
+    pub checkpoint_every: usize,
     pub seed: u64,
 }
 
@@ -50,6 +52,7 @@ impl Default for SurrogateTraining {
             intensity_scale: 0.1,
             intensity_shift: 0.1,
             validate_every: 50,
+            checkpoint_every: 50,
             seed: 1,
         }
     }
@@ -68,6 +71,8 @@ pub struct AgentTraining {
     /// Ablation "no user prompt": episodes start from a heuristic seed (the window's most
     /// confident surrogate voxel) instead of the sampled prompt.
     pub heuristic_start: bool,
+    /// Iterations between resumable checkpoints.
+    pub checkpoint_every: usize,
     pub seed: u64,
 }
 
@@ -83,6 +88,7 @@ impl Default for AgentTraining {
                 ..PpoConfig::default()
             },
             heuristic_start: false,
+            checkpoint_every: 5,
             seed: 2,
         }
     }

@@ -1,6 +1,7 @@
 //! Training both stages from a dataset, writing a run directory that is also a model.
 
 pub mod agent;
+pub mod checkpoint;
 pub mod config;
 pub mod log;
 pub mod sampling;
@@ -10,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 pub use config::{AgentTraining, SurrogateTraining, TrainConfig};
 pub use sampling::TrainCase;
+pub use surrogate::RunControl;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {

@@ -174,38 +174,92 @@ pub struct SurrogateOutcome {
     pub last: SurrogateValidation,
     pub final_loss: f32,
     pub seconds: f64,
+    /// Steps done when this call returned (less than the configured steps after `stop_after`).
+    pub step: usize,
+    pub finished: bool,
 }
 
+/// How one invocation runs: from scratch or from the run's checkpoint, and for how long.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RunControl {
+    pub resume: bool,
+    /// Return (after checkpointing) once this many steps/iterations have been done in total.
+    pub stop_after: Option<usize>,
+}
+
+/// Everything besides the network and optimizer that a resumed run needs.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct State {
+    step: usize,
+    rng: rand_chacha::ChaCha8Rng,
+    best_dice: Option<f64>,
+    best_step: usize,
+    last_dice: f64,
+    last_negative_fp: f64,
+    recent: Vec<f32>,
+    seconds: f64,
+}
+
+const STAGE: &str = "surrogate";
+
 /// Trains the surrogate and writes `surrogate.bpk` (best validation Dice, f16),
-/// `surrogate_last.bpk` and `metrics.jsonl` lines into `out`.
+/// `surrogate_last.bpk`, `surrogate_metrics.jsonl` and a resumable checkpoint into `out`.
 pub fn train_surrogate(
     cases: &[TrainCase],
     validation: &[Patch],
     cfg: &TrainConfig,
     out: &Path,
     device: &Device,
+    control: RunControl,
     on_step: &mut dyn FnMut(&SurrogateStep, Option<&SurrogateValidation>),
 ) -> Result<SurrogateOutcome, TrainError> {
     let st = &cfg.surrogate_training;
     let ad = device.clone().autodiff();
     ad.seed(st.seed);
-    let mut unet = cfg.unet.init(&ad);
-    let mut optim = AdamConfig::new().init();
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(st.seed);
-    let mut log = JsonLog::create(&out.join("surrogate_metrics.jsonl"))
-        .map_err(|e| TrainError::io(out, e))?;
+    let log_path = out.join("surrogate_metrics.jsonl");
+    let fresh = State {
+        step: 0,
+        rng: rand_chacha::ChaCha8Rng::seed_from_u64(st.seed),
+        best_dice: None,
+        best_step: 0,
+        last_dice: f64::NAN,
+        last_negative_fp: f64::NAN,
+        recent: Vec::new(),
+        seconds: 0.0,
+    };
+    let (mut unet, mut optim, mut state) =
+        if control.resume && crate::checkpoint::exists(out, STAGE) {
+            let (u, o, s): (UNet3d, _, State) =
+                crate::checkpoint::load(out, STAGE, cfg.unet.init(&ad), AdamConfig::new().init())?;
+            crate::checkpoint::truncate_log(&log_path, "step", s.step)?;
+            (u, o, s)
+        } else {
+            let _ = std::fs::remove_file(&log_path);
+            (cfg.unet.init(&ad), AdamConfig::new().init(), fresh)
+        };
+    let mut log = JsonLog::append(&log_path).map_err(|e| TrainError::io(out, e))?;
     let start = Instant::now();
+    let seconds_before = state.seconds;
     let [pi, pj, pk] = st.patch;
-    let mut best: Option<SurrogateValidation> = None;
-    let mut last_val = None;
-    let mut loss_v = f32::NAN;
-    let mut recent = Vec::new();
-    for step in 1..=st.steps {
+    let validation_at = |step: usize, dice: f64, fp: f64| SurrogateValidation {
+        stage: "surrogate_validation",
+        step,
+        dice,
+        negative_fp_fraction: fp,
+        windows: validation.len(),
+    };
+    let end = control
+        .stop_after
+        .map(|s| s.min(st.steps))
+        .unwrap_or(st.steps);
+    while state.step < end {
+        let step = state.step + 1;
+        let rng = &mut state.rng;
         let mut xs = Vec::with_capacity(st.batch * 3 * pi * pj * pk);
         let mut ys = Vec::with_capacity(st.batch * pi * pj * pk);
         for _ in 0..st.batch {
             let tc = &cases[rng.random_range(0..cases.len())];
-            let (x, y) = sample_window(tc, &cfg.pipeline, st, &mut rng)?;
+            let (x, y) = sample_window(tc, &cfg.pipeline, st, rng)?;
             xs.extend(x);
             ys.extend(y);
         }
@@ -213,7 +267,7 @@ pub fn train_surrogate(
         let y = Tensor::<5>::from_data(TensorData::new(ys, [st.batch, 1, pk, pj, pi]), &ad);
         let loss = soft_dice_loss(sigmoid(unet.forward(x)), y);
         let lr = cosine_lr(step - 1, st.steps, st.learning_rate, st.learning_rate_min);
-        loss_v = loss
+        let loss_v = loss
             .clone()
             .into_data()
             .convert::<f32>()
@@ -222,48 +276,63 @@ pub fn train_surrogate(
             .unwrap_or(f32::NAN);
         let grads = GradientsParams::from_grads(loss.backward(), &unet);
         unet = optim.step(lr, unet, grads);
-        recent.push(loss_v);
+        state.step = step;
+        state.recent.push(loss_v);
+        let keep = st.validate_every.max(1);
+        if state.recent.len() > keep {
+            state.recent.drain(..state.recent.len() - keep);
+        }
+        state.seconds = seconds_before + start.elapsed().as_secs_f64();
         let record = SurrogateStep {
             stage: "surrogate",
             step,
             loss: loss_v,
             learning_rate: lr,
-            seconds: start.elapsed().as_secs_f64(),
+            seconds: state.seconds,
         };
         log.write(&record).map_err(|e| TrainError::io(out, e))?;
         let val = if step % st.validate_every.max(1) == 0 || step == st.steps {
             let v = validate(&unet.valid(), validation, device, step);
             log.write(&v).map_err(|e| TrainError::io(out, e))?;
-            let is_best = best
-                .as_ref()
-                .map(|b| v.dice.total_cmp(&b.dice).is_gt() || b.dice.is_nan())
-                .unwrap_or(true);
-            if is_best {
+            if state
+                .best_dice
+                .map(|b| v.dice > b || b.is_nan())
+                .unwrap_or(true)
+            {
                 weights::save_half(unet.valid(), &out.join(promptseg_infer::SURROGATE_FILE))
                     .map_err(TrainError::Weights)?;
-                best = Some(v.clone());
+                state.best_dice = Some(v.dice);
+                state.best_step = step;
             }
             weights::save_full(unet.valid(), &out.join("surrogate_last.bpk"))
                 .map_err(TrainError::Weights)?;
-            last_val = Some(v);
-            last_val.as_ref()
+            state.last_dice = v.dice;
+            state.last_negative_fp = v.negative_fp_fraction;
+            Some(v)
         } else {
             None
         };
-        on_step(&record, val);
+        if step % st.checkpoint_every.max(1) == 0 || step == end {
+            crate::checkpoint::save(out, STAGE, unet.valid(), &optim, &state)?;
+        }
+        on_step(&record, val.as_ref());
     }
-    let last = last_val
-        .ok_or_else(|| TrainError::Config("surrogate_training.steps must be at least 1".into()))?;
-    let tail = &recent[recent.len().saturating_sub(st.validate_every.max(1))..];
-    let final_loss = if tail.is_empty() {
-        loss_v
-    } else {
-        tail.iter().sum::<f32>() / tail.len() as f32
-    };
+    if state.step == 0 {
+        return Err(TrainError::Config(
+            "surrogate_training.steps must be at least 1".into(),
+        ));
+    }
+    let final_loss = state.recent.iter().sum::<f32>() / state.recent.len().max(1) as f32;
     Ok(SurrogateOutcome {
-        best: best.unwrap_or_else(|| last.clone()),
-        last,
+        best: validation_at(
+            state.best_step,
+            state.best_dice.unwrap_or(f64::NAN),
+            f64::NAN,
+        ),
+        last: validation_at(state.step, state.last_dice, state.last_negative_fp),
         final_loss,
-        seconds: start.elapsed().as_secs_f64(),
+        seconds: state.seconds,
+        step: state.step,
+        finished: state.step >= st.steps,
     })
 }

@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
-use promptseg_case::{load_case, Dataset, Prompt};
+use promptseg_case::{Dataset, Prompt};
 use promptseg_eval::lesion_prompts;
 use promptseg_infer::{segment, Method, Options};
 use promptseg_metrics::dice;
@@ -101,7 +101,7 @@ pub fn run(a: Args) -> Result<()> {
         if !a.only.is_empty() && !a.only.contains(&e.files.id) {
             continue;
         }
-        let case = load_case(&e.files, &e.fix, &ReadOptions::default())?;
+        let case = e.load(&ReadOptions::default())?;
         let Some(label) = case.label.as_ref() else {
             continue;
         };

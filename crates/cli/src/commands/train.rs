@@ -2,10 +2,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use promptseg_case::{load_case, Dataset};
+use promptseg_case::{Dataset, Split};
 use promptseg_infer::{Provenance, SURROGATE_FILE};
 use promptseg_nets::weights;
-use promptseg_train::{agent, surrogate, TrainCase, TrainConfig};
+use promptseg_train::{agent, surrogate, RunControl, TrainCase, TrainConfig};
 use promptseg_volume::ReadOptions;
 use serde_json::json;
 
@@ -33,6 +33,16 @@ pub struct Args {
     /// Case ids to leave out of training (repeatable).
     #[arg(long)]
     pub exclude: Vec<String>,
+    /// Split file (`promptseg split`): train on its development cases only.
+    #[arg(long)]
+    pub split: Option<PathBuf>,
+    /// Continue the run in --out from its last checkpoint (same RNG stream: the result equals an
+    /// uninterrupted run).
+    #[arg(long)]
+    pub resume: bool,
+    /// Stop (after a checkpoint) once this many steps / iterations are done; resume later.
+    #[arg(long)]
+    pub stop_after: Option<usize>,
     #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
     pub device: DeviceChoice,
 }
@@ -58,21 +68,34 @@ fn load_training_cases(a: &Args) -> Result<Vec<TrainCase>> {
             bail!("--exclude {id}: no such case in {}", a.data.display());
         }
     }
+    let development = a
+        .split
+        .as_ref()
+        .map(|p| Split::read(p))
+        .transpose()?
+        .map(|s| s.development);
     let mut cases = Vec::new();
     for e in ds
         .entries
         .iter()
         .filter(|e| !a.exclude.contains(&e.files.id))
     {
-        if e.files.label.is_none() {
+        if let Some(dev) = &development {
+            if !dev.contains(&e.files.id) {
+                continue;
+            }
+        }
+        if !e.labelled() {
             eprintln!(
-                "skipping {}: no lesion label file (a missing label is not taken as negative)",
-                e.files.id
+                "skipping {}: {}",
+                e.files.id,
+                e.note
+                    .as_deref()
+                    .unwrap_or("no lesion label file (a missing label is not taken as negative)")
             );
             continue;
         }
-        let case = load_case(&e.files, &e.fix, &ReadOptions::default())?;
-        cases.push(TrainCase::new(case));
+        cases.push(TrainCase::new(e.load(&ReadOptions::default())?));
     }
     if cases.is_empty() {
         bail!("{}: no labelled cases to train on", a.data.display());
@@ -120,10 +143,20 @@ pub fn run(c: TrainCommand) -> Result<()> {
         .write(&a.out)
         .with_context(|| format!("{}", a.out.display()))?;
     let command: Vec<String> = std::env::args().collect();
+    let control = RunControl {
+        resume: a.resume,
+        stop_after: a.stop_after,
+    };
     match c {
         TrainCommand::Surrogate(_) => {
             let validation = surrogate::validation_patches(&cases, &cfg.pipeline, 99)?;
             let pb = bar(cfg.surrogate_training.steps as u64, "surrogate");
+            if a.resume {
+                eprintln!(
+                    "resuming from {}",
+                    promptseg_train::checkpoint::dir(&a.out, "surrogate").display()
+                );
+            }
             let mut last_dice = f64::NAN;
             let outcome = surrogate::train_surrogate(
                 &cases,
@@ -131,6 +164,7 @@ pub fn run(c: TrainCommand) -> Result<()> {
                 &cfg,
                 &a.out,
                 &dev,
+                control,
                 &mut |s, v| {
                     if let Some(v) = v {
                         last_dice = v.dice;
@@ -140,6 +174,12 @@ pub fn run(c: TrainCommand) -> Result<()> {
                 },
             )?;
             pb.finish();
+            if !outcome.finished {
+                eprintln!(
+                    "stopped after step {} (checkpoint saved): continue with --resume",
+                    outcome.step
+                );
+            }
             eprintln!(
                 "surrogate: {:.0} s, final loss {:.3}, validation Dice best {:.3} (step {}) last {:.3} on {} windows of the training cases",
                 outcome.seconds, outcome.final_loss, outcome.best.dice, outcome.best.step, outcome.last.dice, outcome.best.windows
@@ -159,7 +199,7 @@ pub fn run(c: TrainCommand) -> Result<()> {
                 agent::build_scenes(&cases, &cfg, &unet, &dev, cfg.agent_training.seed ^ 0x5eed)?;
             eprintln!("agent: {} scenes", set.scenes.len());
             let pb = bar(cfg.agent_training.iterations as u64, "agent");
-            let outcome = agent::train_agent(&set, &cfg, &a.out, &dev, &mut |it, ev| {
+            let outcome = agent::train_agent(&set, &cfg, &a.out, &dev, control, &mut |it, ev| {
                 pb.set_message(format!(
                     "return {:.3} len {:.1} greedy dice {:.3} (grow {:.3}) H {:.2}",
                     it.mean_return,
@@ -171,15 +211,30 @@ pub fn run(c: TrainCommand) -> Result<()> {
                 pb.inc(1);
             })?;
             pb.finish();
+            if !outcome.finished {
+                eprintln!(
+                    "stopped after iteration {} (checkpoint saved): continue with --resume",
+                    outcome.iteration
+                );
+            }
             eprintln!(
-                "agent: {:.0} s, {} env steps; greedy Dice on training scenes {:.3} -> {:.3} (region growing from the prompt alone: {:.3})",
-                outcome.seconds, outcome.last_iteration.env_steps, outcome.first.agent_dice, outcome.last.agent_dice, outcome.last.grow_dice
+                "agent: {:.0} s, {} env steps; greedy Dice on the training scenes: untrained {:.3}, kept (iteration {}) {:.3}, last {:.3}; region growing from the prompt alone {:.3}, best single seed {:.3}",
+                outcome.seconds,
+                outcome.last_iteration.env_steps,
+                outcome.first.agent_dice,
+                outcome.best.iteration,
+                outcome.best.agent_dice,
+                outcome.last.agent_dice,
+                outcome.last.grow_dice,
+                outcome.last.best_seed_dice
             );
             record(
                 &a.out,
                 stage,
                 json!({"command": command, "cases": ids, "seconds": outcome.seconds, "scenes": set.scenes.len(),
-                       "first_greedy": outcome.first, "last_greedy": outcome.last, "last_iteration": outcome.last_iteration}),
+                       "first_greedy": outcome.first, "kept_greedy": outcome.best, "last_greedy": outcome.last,
+                       "last_iteration": outcome.last_iteration,
+                       "selection_note": "agent.bpk is the iteration with the highest greedy Dice on the training scenes"}),
             )?;
         }
     }
