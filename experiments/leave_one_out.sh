@@ -16,10 +16,18 @@ mkdir -p "$RUNS"
 cp target/release/promptseg "$RUNS/promptseg"
 BIN="$RUNS/promptseg"
 : > "$RUNS/loo.md"
+# Runs each stage unless training.json says it finished; an interrupted stage resumes.
+stage() {
+  local what=$1 out=$2 case=$3 how=(--force)
+  if [ -f "$out/training.json" ] && grep -q "\"$what\"" "$out/training.json"; then return; fi
+  [ -f "$out/checkpoint-$what/state.json" ] && how=(--resume)
+  [ -e "$out/$what.bpk" ] || [ -e "$out/checkpoint-$what" ] || how=()
+  $BIN train "$what" --data $DATA --config experiments/loo.toml --out "$out" --exclude "$case" "${how[@]}"
+}
 for CASE in 10021_1000021 10707_1000723 10604_1000618 10925_1000942; do
   OUT="$RUNS/without-$CASE"
   mkdir -p "$OUT"
-  [ -f "$OUT/surrogate.bpk" ] || $BIN train surrogate --data $DATA --config experiments/loo.toml --out "$OUT" --exclude "$CASE"
-  [ -f "$OUT/agent.bpk" ] || $BIN train agent --data $DATA --config experiments/loo.toml --out "$OUT" --exclude "$CASE"
+  stage surrogate "$OUT" "$CASE"
+  stage agent "$OUT" "$CASE"
   $BIN compare --data $DATA --model "$OUT" --only "$CASE" --prompts 5 | tee -a "$RUNS/loo.md"
 done

@@ -36,6 +36,25 @@ impl Default for GridSpec {
 }
 
 impl GridSpec {
+    pub fn validate(&self, multiple: usize) -> Result<(), String> {
+        if self
+            .size
+            .iter()
+            .any(|&s| s == 0 || s % multiple != 0 || s > 512)
+        {
+            return Err(format!(
+                "grid size {:?}: every axis must be a multiple of {multiple}, at most 512",
+                self.size
+            ));
+        }
+        if let Some(s) = self.spacing_mm {
+            if !s.iter().all(|v| v.is_finite() && *v > 0.0 && *v <= 20.0) {
+                return Err(format!("grid spacing_mm {s:?}: each must be in (0, 20] mm"));
+            }
+        }
+        Ok(())
+    }
+
     pub fn paper() -> Self {
         Self {
             size: [128, 128, 128],

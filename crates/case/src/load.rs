@@ -62,6 +62,10 @@ fn read_checked(
 ) -> Result<Volume<f32>, CaseError> {
     let mut v = read_image(path, opts)?;
     fix.apply(&mut v.geometry);
+    v.geometry.validate().map_err(|e| CaseError::Content {
+        path: path.to_path_buf(),
+        problem: format!("after the manifest's geometry correction: {e}"),
+    })?;
     let bad = v.data.iter().filter(|x| !x.is_finite()).count();
     if bad > 0 {
         return Err(CaseError::Content {

@@ -63,6 +63,18 @@ pub struct Patch {
     pub gland: Option<Vec<u8>>,
 }
 
+impl Normalisation {
+    pub fn validate(&self) -> Result<(), String> {
+        let (lo, hi) = (self.low_percentile, self.high_percentile);
+        if !(lo.is_finite() && hi.is_finite() && 0.0 <= lo && lo < hi && hi <= 100.0) {
+            return Err(format!(
+                "normalisation percentiles {lo}, {hi}: need 0 <= low < high <= 100"
+            ));
+        }
+        Ok(())
+    }
+}
+
 fn percentile(sorted: &[f32], p: f32) -> f32 {
     let pos = (p as f64 / 100.0) * (sorted.len() - 1) as f64;
     let lo = pos.floor() as usize;

@@ -14,12 +14,22 @@ pub enum Prompt {
     Lps([f64; 3]),
 }
 
+/// Coordinates as typed for everyday values, in exponent form for absurd ones (f64's Display
+/// would print 1e300 as 301 digits inside an error message).
+fn mm(x: f64) -> String {
+    if x.is_finite() && x.abs() < 1e6 {
+        format!("{x}")
+    } else {
+        format!("{x:e}")
+    }
+}
+
 impl std::fmt::Display for Prompt {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Prompt::Voxel(v) => write!(f, "voxel {},{},{}", v[0], v[1], v[2]),
-            Prompt::Ras(p) => write!(f, "RAS {},{},{} mm", p[0], p[1], p[2]),
-            Prompt::Lps(p) => write!(f, "LPS {},{},{} mm", p[0], p[1], p[2]),
+            Prompt::Ras(p) => write!(f, "RAS {},{},{} mm", mm(p[0]), mm(p[1]), mm(p[2])),
+            Prompt::Lps(p) => write!(f, "LPS {},{},{} mm", mm(p[0]), mm(p[1]), mm(p[2])),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 mod commands;
 mod device;
+mod outputs;
 mod paths;
 
 use clap::{Parser, Subcommand};
@@ -39,7 +40,31 @@ enum Command {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    // One line for bad arguments too (clap's own message is several), exit status 1 like any
+    // other bad input; --help and --version print as usual.
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e)
+            if matches!(
+                e.kind(),
+                clap::error::ErrorKind::DisplayHelp
+                    | clap::error::ErrorKind::DisplayVersion
+                    | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) =>
+        {
+            e.exit()
+        }
+        Err(e) => {
+            let text = e.to_string();
+            let first = text
+                .lines()
+                .next()
+                .unwrap_or("bad arguments")
+                .trim_start_matches("error: ");
+            eprintln!("promptseg: error: {first} (see --help)");
+            std::process::exit(1);
+        }
+    };
     let result = match cli.command {
         Command::Segment(a) => commands::segment::run(a),
         Command::Demo(a) => commands::demo::run(a),

@@ -14,3 +14,7 @@ pub fn model_dir(arg: Option<PathBuf>) -> PathBuf {
 pub fn demo_dir() -> PathBuf {
     PathBuf::from(REPO).join("demo")
 }
+
+pub fn script(name: &str) -> PathBuf {
+    PathBuf::from(REPO).join("scripts").join(name)
+}

@@ -100,7 +100,7 @@ fn nan_voxels_constant_images_and_misplaced_channels() {
     fails(
         &case_with(dir.path(), "adc.nii.gz", &Volume::new(g, part)),
         &out,
-        &["outside the ADC/HBV field of view"],
+        &["outside the field of view of ADC", "adc.nii.gz"],
     );
 }
 

@@ -4,5 +4,6 @@ pub mod figure;
 pub mod font;
 pub mod plot;
 pub mod prompts;
+pub mod stats;
 
 pub use prompts::lesion_prompts;

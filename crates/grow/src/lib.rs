@@ -72,6 +72,27 @@ impl Default for GrowParams {
 }
 
 impl GrowParams {
+    /// Checks every value is usable (a config file may say anything).
+    pub fn validate(&self) -> Result<(), String> {
+        let pos = |v: f32, name: &str| {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(format!("grow.{name} = {v} must be a positive number"))
+            }
+        };
+        pos(self.tau_sigma, "tau_sigma")?;
+        pos(self.tau_e, "tau_e")?;
+        pos(self.temperature, "temperature")?;
+        if self.radius.iter().any(|&r| r > 15) {
+            return Err(format!("grow.radius {:?}: at most 15 voxels", self.radius));
+        }
+        if self.max_iterations == 0 {
+            return Err("grow.max_iterations (J) must be at least 1".into());
+        }
+        Ok(())
+    }
+
     /// Voxels in one neighbourhood window: the supplement's size threshold for calling a case
     /// negative (a final region smaller than one neighbourhood).
     pub fn neighbourhood_voxels(&self) -> usize {

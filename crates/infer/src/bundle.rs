@@ -30,25 +30,10 @@ pub struct Pipeline {
 
 impl Pipeline {
     pub fn validate(&self) -> Result<(), String> {
-        let m = UNetConfig::SIZE_MULTIPLE;
-        if self.grid.size.iter().any(|&s| s == 0 || s % m != 0) {
-            return Err(format!(
-                "grid size {:?}: every axis must be a positive multiple of {m}",
-                self.grid.size
-            ));
-        }
-        if let Some(s) = self.grid.spacing_mm {
-            if !s.iter().all(|v| v.is_finite() && *v > 0.0) {
-                return Err(format!("grid spacing {s:?} must be positive"));
-            }
-        }
-        if !(self.grow.tau_sigma > 0.0 && self.grow.tau_e > 0.0) {
-            return Err("grow thresholds must be positive".into());
-        }
-        if self.env.max_steps == 0 {
-            return Err("env.max_steps (T) must be at least 1".into());
-        }
-        Ok(())
+        self.grid.validate(UNetConfig::SIZE_MULTIPLE)?;
+        self.normalisation.validate()?;
+        self.grow.validate()?;
+        self.env.validate()
     }
 
     /// The agent's action grid in tensor order [D, H, W].
@@ -82,6 +67,29 @@ pub const SURROGATE_FILE: &str = "surrogate.bpk";
 pub const AGENT_FILE: &str = "agent.bpk";
 
 impl ModelConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        self.pipeline.validate()?;
+        self.unet.validate()?;
+        self.agent.validate()?;
+        if self.agent.grid != self.pipeline.agent_grid() {
+            return Err(format!(
+                "agent.grid {:?} must be the working grid in [D, H, W] order {:?}",
+                self.agent.grid,
+                self.pipeline.agent_grid()
+            ));
+        }
+        if self
+            .pipeline
+            .grid
+            .size
+            .iter()
+            .any(|&s| s % self.agent.input_pool != 0)
+        {
+            return Err("the grid size must divide by agent.input_pool".into());
+        }
+        Ok(())
+    }
+
     pub fn read(dir: &Path) -> Result<Self, InferError> {
         let path = dir.join(CONFIG_FILE);
         let text = std::fs::read_to_string(&path).map_err(|e| InferError::Model {
@@ -90,7 +98,7 @@ impl ModelConfig {
         })?;
         let cfg: ModelConfig = toml::from_str(&text).map_err(|e| InferError::Model {
             path: path.clone(),
-            message: e.message().to_string(),
+            message: promptseg_case::toml_error(&text, &e),
         })?;
         cfg.pipeline
             .validate()
@@ -126,15 +134,6 @@ impl Models {
 
     pub fn load(dir: &Path, device: &Device) -> Result<Self, InferError> {
         let config = ModelConfig::read(dir)?;
-        if config.agent.grid != config.pipeline.agent_grid() {
-            return Err(InferError::Model {
-                path: dir.join(CONFIG_FILE),
-                message: format!(
-                    "agent grid {:?} does not match the working grid {:?}",
-                    config.agent.grid, config.pipeline.grid.size
-                ),
-            });
-        }
         let wrap = |e: weights::WeightsError| InferError::Model {
             path: e.path.clone(),
             message: e.message,

@@ -220,9 +220,22 @@ pub fn segment(
                     problem: "outside the working window".into(),
                 })?;
         if !window.patch.dwi_inside[window.scene.offset(prompt_voxel)] {
+            let outside: Vec<String> = [
+                ("ADC", &case.adc, &case.files.adc),
+                ("HBV", &case.hbv, &case.files.hbv),
+            ]
+            .iter()
+            .filter(|(_, v, _)| v.geometry.world_to_voxel(lps).is_none())
+            .map(|(name, _, path)| format!("{name} {}", path.display()))
+            .collect();
+            let which = if outside.is_empty() {
+                "ADC/HBV".to_string()
+            } else {
+                outside.join(" and ")
+            };
             return Err(InferError::Prompt {
                 prompt: prompt.to_string(),
-                problem: "outside the ADC/HBV field of view".into(),
+                problem: format!("outside the field of view of {which}"),
             });
         }
         window.scene.prompt = prompt_voxel;

@@ -52,6 +52,33 @@ impl Default for AgentConfig {
 }
 
 impl AgentConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.in_channels != 4 {
+            return Err(format!(
+                "agent.in_channels = {}: the state is 3 MR channels and the mask (4)",
+                self.in_channels
+            ));
+        }
+        if self
+            .encoder
+            .iter()
+            .chain(&self.hidden)
+            .any(|&c| c == 0 || c > 4096)
+            || self.input_pool == 0
+        {
+            return Err(
+                "agent.encoder, agent.hidden and agent.input_pool must be positive (at most 4096)"
+                    .into(),
+            );
+        }
+        if let Some(s) = self.centre_prior_voxels {
+            if !(s.is_finite() && s > 0.0) {
+                return Err(format!("agent.centre_prior_voxels = {s}: must be positive"));
+            }
+        }
+        Ok(())
+    }
+
     /// The encoder's input size [D, H, W].
     pub fn input_dims(&self) -> [usize; 3] {
         self.grid.map(|g| g / self.input_pool.max(1))
@@ -229,7 +256,34 @@ mod tests {
             .max_by(|a, b| a.1.total_cmp(b.1))
             .unwrap()
             .0;
-        assert_eq!(peak, 8, "prior peaks at the grid centre");
+        // The prior adds a Gaussian bias (sigma 4 voxels) to small random logits, so the peak
+        // lies near the centre whatever the random initialisation; the bias itself peaks exactly.
+        assert!(
+            (6..=10).contains(&peak),
+            "prior peaks near the grid centre, got {peak}"
+        );
+        let bias: Vec<f32> = net
+            .actor
+            .out
+            .bias
+            .as_ref()
+            .unwrap()
+            .val()
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec()
+            .unwrap();
+        let centre = bias[..16]
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .unwrap()
+            .0;
+        assert_eq!(centre, 8, "bias peaks at the grid centre");
+        assert!(
+            (bias[4] - (bias[8] - 0.5)).abs() < 1e-6,
+            "bias is -d^2/(2 sigma^2)"
+        );
         // Two backward passes in a row must work (the prior's parameters are graph leaves).
         for _ in 0..2 {
             let loss = net.forward(x.clone()).value.mean();

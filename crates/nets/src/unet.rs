@@ -30,6 +30,22 @@ impl UNetConfig {
     /// Spatial sizes must divide by 16 (four halvings).
     pub const SIZE_MULTIPLE: usize = 16;
 
+    pub fn validate(&self) -> Result<(), String> {
+        if self.in_channels != 3 {
+            return Err(format!(
+                "unet.in_channels = {}: the surrogate reads T2W, ADC and HBV (3)",
+                self.in_channels
+            ));
+        }
+        if self.channels.iter().any(|&c| c == 0 || c > 1024) {
+            return Err(format!(
+                "unet.channels {:?}: each must be 1..=1024",
+                self.channels
+            ));
+        }
+        Ok(())
+    }
+
     pub fn init(&self, device: &Device) -> UNet3d {
         let c = self.channels;
         let up = |from: usize, to: usize| {

@@ -45,6 +45,21 @@ impl Default for EnvConfig {
     }
 }
 
+impl EnvConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        if !(self.beta.is_finite() && self.beta >= 0.0) {
+            return Err(format!("env.beta = {}: must be a number >= 0", self.beta));
+        }
+        if !(1..=1000).contains(&self.max_steps) {
+            return Err(format!(
+                "env.max_steps (T) = {}: must be 1..=1000",
+                self.max_steps
+            ));
+        }
+        Ok(())
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct StepOutcome {
     /// R_t; 0 when the scene has no ground truth (inference).

@@ -54,6 +54,50 @@ impl Default for PpoConfig {
     }
 }
 
+impl PpoConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        let unit = |v: f32, name: &str| {
+            if (0.0..=1.0).contains(&v) {
+                Ok(())
+            } else {
+                Err(format!("ppo.{name} = {v}: must be in [0, 1]"))
+            }
+        };
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            return Err(format!(
+                "ppo.learning_rate = {}: must be positive",
+                self.learning_rate
+            ));
+        }
+        unit(self.gamma, "gamma")?;
+        unit(self.gae_lambda, "gae_lambda")?;
+        if !(self.clip_epsilon > 0.0 && self.clip_epsilon < 1.0) {
+            return Err(format!(
+                "ppo.clip_epsilon = {}: must be in (0, 1)",
+                self.clip_epsilon
+            ));
+        }
+        for (v, name) in [
+            (self.entropy_coef, "entropy_coef"),
+            (self.value_coef, "value_coef"),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(format!("ppo.{name} = {v}: must be >= 0"));
+            }
+        }
+        if !(self.max_grad_norm.is_finite() && self.max_grad_norm > 0.0) {
+            return Err(format!(
+                "ppo.max_grad_norm = {}: must be positive",
+                self.max_grad_norm
+            ));
+        }
+        if self.epochs == 0 || self.minibatch == 0 || self.rollout_steps == 0 {
+            return Err("ppo.epochs, minibatch and rollout_steps must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
 /// One environment step, stored compactly.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Transition {

@@ -37,6 +37,60 @@ pub struct SurrogateTraining {
     pub seed: u64,
 }
 
+impl SurrogateTraining {
+    pub fn validate(&self) -> Result<(), String> {
+        let m = UNetConfig::SIZE_MULTIPLE;
+        if self.steps == 0 || !(1..=64).contains(&self.batch) {
+            return Err(format!(
+                "surrogate_training: steps must be >= 1 and batch 1..=64 (got {}, {})",
+                self.steps, self.batch
+            ));
+        }
+        if self.patch.iter().any(|&s| s == 0 || s % m != 0 || s > 256) {
+            return Err(format!(
+                "surrogate_training.patch {:?}: multiples of {m}, at most 256",
+                self.patch
+            ));
+        }
+        let (lr, lo) = (self.learning_rate, self.learning_rate_min);
+        if !(lr.is_finite() && lr > 0.0 && lo.is_finite() && lo >= 0.0 && lo <= lr) {
+            return Err(format!("surrogate_training: need 0 <= learning_rate_min ({lo}) <= learning_rate ({lr}), finite"));
+        }
+        if !(0.0..=1.0).contains(&self.lesion_fraction) {
+            return Err(format!(
+                "surrogate_training.lesion_fraction = {}: must be in [0, 1]",
+                self.lesion_fraction
+            ));
+        }
+        let nonneg = [
+            (self.jitter_mm, "jitter_mm"),
+            (self.rotate_degrees, "rotate_degrees"),
+        ];
+        for (v, name) in nonneg {
+            if !(v.is_finite() && (0.0..=180.0).contains(&v)) {
+                return Err(format!(
+                    "surrogate_training.{name} = {v}: must be in [0, 180]"
+                ));
+            }
+        }
+        if !((0.0..1.0).contains(&self.intensity_scale)
+            && self.intensity_shift.is_finite()
+            && self.intensity_shift >= 0.0)
+        {
+            return Err(
+                "surrogate_training: intensity_scale must be in [0, 1) and intensity_shift >= 0"
+                    .into(),
+            );
+        }
+        if self.validate_every == 0 || self.checkpoint_every == 0 {
+            return Err(
+                "surrogate_training: validate_every and checkpoint_every must be at least 1".into(),
+            );
+        }
+        Ok(())
+    }
+}
+
 impl Default for SurrogateTraining {
     fn default() -> Self {
         Self {
@@ -74,6 +128,19 @@ pub struct AgentTraining {
     /// Iterations between resumable checkpoints.
     pub checkpoint_every: usize,
     pub seed: u64,
+}
+
+impl AgentTraining {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.iterations == 0
+            || self.windows_per_case == 0
+            || !(1..=256).contains(&self.envs)
+            || self.checkpoint_every == 0
+        {
+            return Err("agent_training: iterations, windows_per_case and checkpoint_every must be >= 1, envs 1..=256".into());
+        }
+        self.ppo.validate()
+    }
 }
 
 impl Default for AgentTraining {
@@ -147,6 +214,12 @@ impl TrainConfig {
             ));
         }
         Ok(cfg)
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        self.model_config(Provenance::default()).validate()?;
+        self.surrogate_training.validate()?;
+        self.agent_training.validate()
     }
 
     pub fn model_config(&self, provenance: Provenance) -> ModelConfig {

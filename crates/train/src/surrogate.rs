@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
 use promptseg_case::Patch;
@@ -46,6 +46,27 @@ pub fn soft_dice_loss(prob: Tensor<5>, target: Tensor<5>) -> Tensor<1> {
     (inter.mul_scalar(2.0).add_scalar(1.0) / denom.add_scalar(1.0))
         .neg()
         .add_scalar(1.0)
+}
+
+/// One optimisation step of eq. 1 on a batch: forward, soft Dice loss, backward, Adam update.
+/// Returns the updated network and the batch loss.
+pub fn train_step(
+    unet: UNet3d,
+    optim: &mut ModuleOptimizer,
+    x: Tensor<5>,
+    y: Tensor<5>,
+    lr: f64,
+) -> (UNet3d, f32) {
+    let loss = soft_dice_loss(sigmoid(unet.forward(x)), y);
+    let value = loss
+        .clone()
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .map(|v| v[0])
+        .unwrap_or(f32::NAN);
+    let grads = GradientsParams::from_grads(loss.backward(), &unet);
+    (optim.step(lr, unet, grads), value)
 }
 
 pub fn cosine_lr(step: usize, total: usize, max: f64, min: f64) -> f64 {

@@ -205,7 +205,8 @@ fn parse(bytes: &[u8], name: &Path) -> Result<DefaultDicomObject> {
         .map_err(|e| VolumeError::new(name, Problem::UnknownFormat(format!("not DICOM: {e}"))))
 }
 
-/// Reads the one MR series in `dir` (files that are not DICOM are ignored).
+/// Reads the one MR series in `dir` (files without the DICOM magic are ignored; damaged DICOM
+/// files are errors).
 pub fn read_series(dir: &Path, opts: &ReadOptions) -> Result<Volume<f32>> {
     let err = |p: Problem| VolumeError::new(dir, p);
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -216,11 +217,23 @@ pub fn read_series(dir: &Path, opts: &ReadOptions) -> Result<Volume<f32>> {
     entries.sort();
     let mut series: BTreeMap<String, Vec<Slice>> = BTreeMap::new();
     for path in entries {
-        let Ok(bytes) = std::fs::read(&path) else {
+        // The media directory index describes the files; it is not a slice.
+        if path
+            .file_name()
+            .is_some_and(|n| n.eq_ignore_ascii_case("DICOMDIR"))
+        {
             continue;
-        };
-        let Ok(obj) = parse(&bytes, &path) else {
-            continue;
+        }
+        let bytes = std::fs::read(&path).map_err(|e| VolumeError::new(&path, e))?;
+        let claims_dicom =
+            (bytes.len() >= 132 && &bytes[128..132] == b"DICM") || bytes.starts_with(b"DICM");
+        // A file that says it is DICOM but does not parse is a damaged slice: dropping it would
+        // leave a silent gap in the volume, so it is an error. Anything else (notes, thumbnails)
+        // is not part of the series.
+        let obj = match parse(&bytes, &path) {
+            Ok(obj) => obj,
+            Err(e) if claims_dicom => return Err(e),
+            Err(_) => continue,
         };
         let uid = text(&obj, tags::SERIES_INSTANCE_UID).unwrap_or_default();
         series.entry(uid).or_default().push(Slice {

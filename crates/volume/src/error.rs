@@ -23,7 +23,7 @@ pub enum Problem {
     Unsupported(String),
     #[error("truncated: {0}")]
     Truncated(String),
-    #[error("image of {voxels} voxels x {bytes_per_voxel} bytes exceeds the {limit_mib} MiB limit (header claims dims {dims:?})")]
+    #[error("image of {voxels} voxels x {bytes_per_voxel} bytes exceeds the {limit_mib} MiB limit (header claims dims {dims:?}; raise it with PROMPTSEG_MAX_IMAGE_MIB)")]
     TooLarge {
         dims: Vec<u64>,
         voxels: u64,

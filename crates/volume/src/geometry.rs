@@ -259,7 +259,12 @@ pub fn det3(m: &Mat3) -> f64 {
 
 pub fn invert3(m: &Mat3) -> Option<Mat3> {
     let det = det3(m);
-    if !det.is_finite() || det.abs() < 1e-12 {
+    // Relative to the column lengths, so that micrometre voxels (det ~1e-15) are not mistaken
+    // for a singular matrix while degenerate directions still are.
+    let scale: f64 = (0..3)
+        .map(|c| (0..3).map(|r| m[r][c] * m[r][c]).sum::<f64>().sqrt())
+        .product();
+    if !det.is_finite() || !scale.is_finite() || scale == 0.0 || det.abs() / scale < 1e-9 {
         return None;
     }
     let mut inv = [[0.0; 3]; 3];
@@ -323,6 +328,10 @@ mod tests {
     fn inverse_is_inverse() {
         let m = oblique().index_matrix();
         let inv = invert3(&m).unwrap();
+        let tiny = [[1e-5, 0.0, 0.0], [0.0, 2e-5, 0.0], [0.0, 0.0, 3e-5]];
+        let tiny_inv = invert3(&tiny).expect("micrometre voxels are invertible");
+        assert!((tiny_inv[2][2] - 1.0 / 3e-5).abs() < 1e-6);
+        assert!(invert3(&[[1.0, 1.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]).is_none());
         let id = mat_mul(&m, &inv);
         for r in 0..3 {
             for c in 0..3 {

@@ -8,10 +8,22 @@ pub struct ReadOptions {
     pub max_bytes: u64,
 }
 
+/// Environment variable that raises (or lowers) the default limit, in MiB.
+pub const MAX_IMAGE_ENV: &str = "PROMPTSEG_MAX_IMAGE_MIB";
+
 impl Default for ReadOptions {
+    /// 256 MiB of f32 = 67M voxels: far above any prostate MR series (a 640x640x31 T2W is 12.7M,
+    /// a 512x512x160 isotropic one 42M), small enough that three lying headers cannot exhaust
+    /// a laptop. `PROMPTSEG_MAX_IMAGE_MIB` overrides it; an unparsable value keeps the default.
     fn default() -> Self {
-        // 1 GiB of f32 = 268M voxels: far above any prostate MR series (a 640x640x31 T2W is 12.7M).
-        Self { max_bytes: 1 << 30 }
+        let mib = std::env::var(MAX_IMAGE_ENV)
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|&m| m > 0)
+            .unwrap_or(256);
+        Self {
+            max_bytes: mib.saturating_mul(1 << 20),
+        }
     }
 }
 

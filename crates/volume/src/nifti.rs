@@ -218,7 +218,14 @@ fn geometry_of(h: &Header, dims: [usize; 3]) -> std::result::Result<Geometry, Pr
         qform_affine(h, spacing)
     } else {
         // Method 1 of the standard: voxel sizes only, no orientation or origin information.
-        let s = spacing.map(|s| if s > 0.0 && s.is_finite() { s } else { 1.0 });
+        // A negative size is taken by magnitude (as ITK does); a zero or NaN one would make
+        // every millimetre measure (volume in mL, mm prompts, resampling) a guess, so it is refused.
+        let s = spacing.map(f64::abs);
+        if !s.iter().all(|v| v.is_finite() && *v > 0.0) {
+            return Err(Problem::Geometry(
+                crate::geometry::GeometryError::BadSpacing { spacing },
+            ));
+        }
         [
             [s[0], 0.0, 0.0, 0.0],
             [0.0, s[1], 0.0, 0.0],

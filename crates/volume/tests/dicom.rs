@@ -72,3 +72,32 @@ fn several_series_and_compressed_data_are_refused_clearly() {
         "{e}"
     );
 }
+
+#[test]
+fn a_damaged_slice_is_named_and_other_files_are_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut slices: Vec<PathBuf> = std::fs::read_dir(fixture("oblique"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    slices.sort();
+    for s in &slices {
+        std::fs::copy(s, dir.path().join(s.file_name().unwrap())).unwrap();
+    }
+    // Notes and an index beside the slices are not part of the series.
+    std::fs::write(dir.path().join("README.txt"), "scanner export").unwrap();
+    std::fs::write(dir.path().join("DICOMDIR"), b"not read").unwrap();
+    let v = read_image(dir.path(), &ReadOptions::default()).unwrap();
+    assert_eq!(v.geometry.dims, [12, 10, 5]);
+    // A slice cut short in its header: it keeps the DICM magic but no longer parses.
+    let victim = dir.path().join(slices[2].file_name().unwrap());
+    let bytes = std::fs::read(&victim).unwrap();
+    std::fs::write(&victim, &bytes[..200]).unwrap();
+    let e = read_image(dir.path(), &ReadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(&victim.display().to_string()) && e.contains("not a valid DICOM file"),
+        "{e}"
+    );
+}

@@ -102,7 +102,7 @@ fn nifti_catalogue() {
     for o in [42, 44, 46] {
         put_i16(&mut b, o, 32767);
     }
-    fails(&d.file("huge.nii", &b), "exceeds the 1024 MiB limit");
+    fails(&d.file("huge.nii", &b), "exceeds the 256 MiB limit");
     let mut b = good.clone();
     put_i16(&mut b, 254, 0); // qform only, with zero spacing
     put_f32(&mut b, 84, 0.0);
@@ -203,7 +203,7 @@ fn metaimage_catalogue() {
                 &payload,
             ),
         ),
-        "exceeds the 1024 MiB limit",
+        "exceeds the 256 MiB limit",
     );
     fails(
         &d.file(

@@ -31,13 +31,7 @@ pub(super) fn open(dir: &Path) -> Result<Dataset, CaseError> {
         }
     }
     if ds.entries.is_empty() {
-        return Err(CaseError::Dataset {
-            path: dir.to_path_buf(),
-            problem: format!(
-                "no case folders with T2W, ADC and HBV found ({} sub-folders skipped)",
-                ds.skipped.len()
-            ),
-        });
+        return Err(ds.no_usable_cases(dir, dir));
     }
     Ok(ds)
 }

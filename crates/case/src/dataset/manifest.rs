@@ -52,7 +52,7 @@ pub(super) fn open(path: &Path) -> Result<Dataset, CaseError> {
         path: path.to_path_buf(),
         source: e,
     })?;
-    let m: Manifest = toml::from_str(&text).map_err(|e| bad(e.message().to_string()))?;
+    let m: Manifest = toml::from_str(&text).map_err(|e| bad(crate::toml_error(&text, &e)))?;
     let base = path.parent().unwrap_or(Path::new("."));
     match m.layout.as_deref() {
         None | Some("cases") => {}
@@ -103,7 +103,7 @@ pub(super) fn open(path: &Path) -> Result<Dataset, CaseError> {
         });
     }
     if ds.entries.is_empty() {
-        return Err(bad(format!("no usable cases (root {})", root.display())));
+        return Err(ds.no_usable_cases(path, &root));
     }
     Ok(ds)
 }

@@ -74,6 +74,47 @@ pub fn patient_of(case_id: &str) -> String {
 
 impl Dataset {
     pub fn open(path: &Path) -> Result<Self, CaseError> {
+        let ds = Self::open_layout(path)?;
+        let mut seen = std::collections::HashMap::new();
+        for e in &ds.entries {
+            if let Some(first) = seen.insert(e.id(), &e.files.t2w) {
+                return Err(CaseError::Dataset {
+                    path: path.to_path_buf(),
+                    problem: format!(
+                        "case id {} appears twice ({} and {}); ids must be unique (set `id` in the manifest)",
+                        e.id(),
+                        first.display(),
+                        e.files.t2w.display()
+                    ),
+                });
+            }
+        }
+        Ok(ds)
+    }
+
+    /// One line naming why nothing was usable (the first few skipped folders).
+    pub(crate) fn no_usable_cases(&self, path: &Path, root: &Path) -> CaseError {
+        let mut why: Vec<String> = self
+            .skipped
+            .iter()
+            .take(3)
+            .map(|(d, w)| format!("{}: {w}", d.display()))
+            .collect();
+        if self.skipped.len() > 3 {
+            why.push(format!("and {} more", self.skipped.len() - 3));
+        }
+        let detail = if why.is_empty() {
+            "nothing listed".to_string()
+        } else {
+            why.join("; ")
+        };
+        CaseError::Dataset {
+            path: path.to_path_buf(),
+            problem: format!("no usable cases under {} ({detail})", root.display()),
+        }
+    }
+
+    fn open_layout(path: &Path) -> Result<Self, CaseError> {
         if path.is_dir() {
             if path.join("dataset.json").is_file() {
                 nnunet::open(path)

@@ -1,14 +1,15 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use promptseg_case::{CaseFiles, Prompt};
 use promptseg_infer::{Method, Options};
 use promptseg_metrics::dice;
 use promptseg_volume::write_volume;
 use serde::Deserialize;
 
-use super::segment::{check_outputs, emit_json, load_and_segment, summary, ModelArgs};
+use super::segment::{emit_json, inputs_of, load_and_segment, summary, ModelArgs};
+use crate::outputs::{self, Kind};
 use crate::paths;
 
 #[derive(clap::Args)]
@@ -43,7 +44,21 @@ pub fn run(a: Args) -> Result<()> {
     let mask_path = a.out.join("lesion.nii.gz");
     let png_path = a.out.join("lesion.png");
     let json_path = a.out.join("summary.json");
-    check_outputs(&[&mask_path, &png_path, &json_path], &files)?;
+    let case_dir = dir.join(&spec.case);
+    if std::fs::canonicalize(&a.out).ok() == std::fs::canonicalize(&case_dir).ok() {
+        bail!(
+            "{}: that is the sample case's own folder; choose another --out",
+            a.out.display()
+        );
+    }
+    outputs::check(
+        &[
+            (&mask_path, Kind::Image),
+            (&png_path, Kind::Png),
+            (&json_path, Kind::Text),
+        ],
+        &inputs_of(&files),
+    )?;
 
     let t = Instant::now();
     let models = a.model.load()?;

@@ -47,7 +47,8 @@ pub fn run(a: Args) -> Result<()> {
         }
     }
     if failed {
-        anyhow::bail!("some images could not be read");
+        // Each unreadable image already has its one-line error above.
+        std::process::exit(1);
     }
     Ok(())
 }

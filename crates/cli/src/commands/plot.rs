@@ -36,8 +36,14 @@ fn series(rows: &[serde_json::Value], stage: &str, x: &str, y: &str, label: &str
 /// Training curves as one PNG: surrogate loss and validation Dice; agent return, episode length,
 /// policy entropy and greedy Dice against region growing alone.
 pub fn run(a: Args) -> Result<()> {
-    let s = lines(&a.run.join("surrogate_metrics.jsonl"));
-    let g = lines(&a.run.join("agent_metrics.jsonl"));
+    let (sp, gp) = (
+        a.run.join("surrogate_metrics.jsonl"),
+        a.run.join("agent_metrics.jsonl"),
+    );
+    let out = a.out.clone().unwrap_or_else(|| a.run.join("curves.png"));
+    crate::outputs::check(&[(&out, crate::outputs::Kind::Png)], &[&sp, &gp])?;
+    let s = lines(&sp);
+    let g = lines(&gp);
     if s.is_empty() && g.is_empty() {
         bail!(
             "{}: no surrogate_metrics.jsonl or agent_metrics.jsonl",
@@ -103,7 +109,6 @@ pub fn run(a: Args) -> Result<()> {
     let png = render(&panels, 2, 480, 300)
         .encode_png()
         .context("encoding PNG")?;
-    let out = a.out.unwrap_or_else(|| a.run.join("curves.png"));
     promptseg_volume::io::write_atomic(&out, &png)?;
     eprintln!("wrote {}", out.display());
     Ok(())

@@ -10,6 +10,7 @@ use promptseg_volume::{write_volume, ReadOptions};
 use serde_json::json;
 
 use crate::device::{device, DeviceChoice};
+use crate::outputs::{self, Kind};
 use crate::paths;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -112,9 +113,9 @@ pub struct Args {
     pub keep_small: bool,
 }
 
-/// Refuses outputs that would overwrite an input or land in a missing folder, before any work.
-pub fn check_outputs(outputs: &[&Path], files: &CaseFiles) -> Result<()> {
-    let inputs: Vec<PathBuf> = [
+/// The files a case reads (which no output may replace).
+pub fn inputs_of(files: &CaseFiles) -> Vec<&Path> {
+    [
         Some(&files.t2w),
         Some(&files.adc),
         Some(&files.hbv),
@@ -123,33 +124,8 @@ pub fn check_outputs(outputs: &[&Path], files: &CaseFiles) -> Result<()> {
     ]
     .into_iter()
     .flatten()
-    .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()))
-    .collect();
-    for out in outputs {
-        let parent = out
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        if !parent.is_dir() {
-            bail!(
-                "{}: output folder {} does not exist",
-                out.display(),
-                parent.display()
-            );
-        }
-        if let Ok(c) = std::fs::canonicalize(out) {
-            if inputs.contains(&c) {
-                bail!("{}: output would overwrite an input image", out.display());
-            }
-        }
-        if out.is_dir() {
-            bail!(
-                "{}: output is a folder; give a file name such as lesion.nii.gz",
-                out.display()
-            );
-        }
-    }
-    Ok(())
+    .map(PathBuf::as_path)
+    .collect()
 }
 
 pub struct Run {
@@ -229,11 +205,11 @@ pub fn run(a: Args) -> Result<()> {
         bail!("no prompt: give --point i,j,k (or --point-ras / --point-lps), one per lesion");
     }
     let files = a.input.files()?;
-    let mut outs: Vec<&Path> = vec![&a.out];
-    outs.extend(a.save_entropy.as_deref());
-    outs.extend(a.save_probability.as_deref());
-    outs.extend(a.json.as_deref());
-    check_outputs(&outs, &files)?;
+    let mut outs: Vec<(&Path, Kind)> = vec![(&a.out, Kind::Image)];
+    outs.extend(a.save_entropy.as_deref().map(|p| (p, Kind::Image)));
+    outs.extend(a.save_probability.as_deref().map(|p| (p, Kind::Image)));
+    outs.extend(a.json.as_deref().map(|p| (p, Kind::Text)));
+    outputs::check(&outs, &inputs_of(&files))?;
     let t = Instant::now();
     let models = a.model.load()?;
     let model_load_ms = t.elapsed().as_secs_f64() * 1e3;

@@ -23,6 +23,7 @@ pub fn run(a: Args) -> Result<()> {
         (0.0..1.0).contains(&a.holdout),
         "--holdout must be in [0, 1)"
     );
+    crate::outputs::check(&[(&a.out, crate::outputs::Kind::Text)], &[&a.data])?;
     let ds = Dataset::open(&a.data)?;
     let split = Split::by_patient(&ds, a.holdout, a.seed);
     promptseg_volume::io::write_atomic(&a.out, format!("{}\n", split.to_json()).as_bytes())?;

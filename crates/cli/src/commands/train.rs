@@ -3,7 +3,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use promptseg_case::{Dataset, Split};
-use promptseg_infer::{Provenance, SURROGATE_FILE};
+use promptseg_infer::{Provenance, AGENT_FILE, SURROGATE_FILE};
 use promptseg_nets::weights;
 use promptseg_train::{agent, surrogate, RunControl, TrainCase, TrainConfig};
 use promptseg_volume::ReadOptions;
@@ -43,6 +43,10 @@ pub struct Args {
     /// Stop (after a checkpoint) once this many steps / iterations are done; resume later.
     #[arg(long)]
     pub stop_after: Option<usize>,
+    /// Start this stage over in an --out that already holds its weights or checkpoint (they are
+    /// replaced; for `surrogate`, an agent trained on the old surrogate is removed too).
+    #[arg(long, conflicts_with = "resume")]
+    pub force: bool,
     #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
     pub device: DeviceChoice,
 }
@@ -124,12 +128,72 @@ fn record(out: &Path, stage: &str, value: serde_json::Value) -> Result<()> {
     Ok(())
 }
 
+/// Written only once a stage has produced weights, so a failed run never leaves a model folder
+/// that `--model` would accept.
+fn write_model_config(cfg: &TrainConfig, provenance: Provenance, out: &Path) -> Result<()> {
+    cfg.model_config(provenance)
+        .write(out)
+        .with_context(|| format!("{}", out.display()))
+}
+
+/// Refuses to silently start over on top of earlier work, or to "resume" nothing.
+fn check_run_folder(stage: &str, a: &Args) -> Result<()> {
+    let checkpoint = promptseg_train::checkpoint::dir(&a.out, stage);
+    let has_checkpoint = promptseg_train::checkpoint::exists(&a.out, stage);
+    let weights_file = a.out.join(match stage {
+        "surrogate" => SURROGATE_FILE,
+        _ => AGENT_FILE,
+    });
+    if a.resume {
+        if !has_checkpoint {
+            bail!(
+                "--resume: {} holds no {stage} checkpoint ({} is missing); drop --resume to start this stage",
+                a.out.display(),
+                checkpoint.join("state.json").display()
+            );
+        }
+        return Ok(());
+    }
+    if has_checkpoint || weights_file.exists() {
+        if !a.force {
+            bail!(
+                "{}: already holds a {stage} run; pass --resume to continue it, --force to start it over, or choose another --out",
+                a.out.display()
+            );
+        }
+        let mut stale = vec![
+            checkpoint,
+            weights_file,
+            a.out.join(format!("{stage}_last.bpk")),
+        ];
+        if stage == "surrogate" {
+            stale.push(promptseg_train::checkpoint::dir(&a.out, "agent"));
+            stale.push(a.out.join(AGENT_FILE));
+            stale.push(a.out.join("agent_last.bpk"));
+        }
+        for p in stale.iter().filter(|p| p.exists()) {
+            eprintln!("--force: removing {}", p.display());
+            if p.is_dir() {
+                std::fs::remove_dir_all(p)
+            } else {
+                std::fs::remove_file(p)
+            }
+            .with_context(|| format!("{}: cannot remove", p.display()))?;
+        }
+    }
+    Ok(())
+}
+
 pub fn run(c: TrainCommand) -> Result<()> {
     let (stage, a) = match &c {
         TrainCommand::Surrogate(a) => ("surrogate", a),
         TrainCommand::Agent(a) => ("agent", a),
     };
     let cfg = TrainConfig::read(&a.config).map_err(anyhow::Error::msg)?;
+    if a.stop_after == Some(0) {
+        bail!("--stop-after 0: must be at least 1 (steps for surrogate, iterations for agent)");
+    }
+    check_run_folder(stage, a)?;
     std::fs::create_dir_all(&a.out)
         .with_context(|| format!("{}: cannot create the run folder", a.out.display()))?;
     let dev = device(a.device)?;
@@ -139,9 +203,6 @@ pub fn run(c: TrainCommand) -> Result<()> {
         trained_on: ids.clone(),
         notes: format!("preset {}", a.config.display()),
     };
-    cfg.model_config(provenance)
-        .write(&a.out)
-        .with_context(|| format!("{}", a.out.display()))?;
     let command: Vec<String> = std::env::args().collect();
     let control = RunControl {
         resume: a.resume,
@@ -184,6 +245,7 @@ pub fn run(c: TrainCommand) -> Result<()> {
                 "surrogate: {:.0} s, final loss {:.3}, validation Dice best {:.3} (step {}) last {:.3} on {} windows of the training cases",
                 outcome.seconds, outcome.final_loss, outcome.best.dice, outcome.best.step, outcome.last.dice, outcome.best.windows
             );
+            write_model_config(&cfg, provenance.clone(), &a.out)?;
             record(
                 &a.out,
                 stage,
@@ -228,6 +290,7 @@ pub fn run(c: TrainCommand) -> Result<()> {
                 outcome.last.grow_dice,
                 outcome.last.best_seed_dice
             );
+            write_model_config(&cfg, provenance.clone(), &a.out)?;
             record(
                 &a.out,
                 stage,
