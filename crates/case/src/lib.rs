@@ -13,7 +13,7 @@ pub use dataset::{Dataset, DatasetEntry};
 pub use error::CaseError;
 pub use files::CaseFiles;
 pub use grid::{GridCentre, GridSpec};
-pub use load::{load_case, Case, GeometryFix};
+pub use load::{load_case, read_mask_on, Case, GeometryFix};
 pub use patch::{Channels, NormMethod, Normalisation, Patch};
 pub use prompt::Prompt;
 pub use split::Split;

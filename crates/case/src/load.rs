@@ -100,6 +100,16 @@ fn read_mask(
     Ok(r.volume)
 }
 
+/// A mask from another tool (a prediction, a label) on `reference`'s grid: binarised at 0.5,
+/// resampled by nearest voxel when its grid differs, refused when it misses the image.
+pub fn read_mask_on(
+    path: &Path,
+    reference: &Geometry,
+    opts: &ReadOptions,
+) -> Result<Volume<u8>, CaseError> {
+    read_mask(path, reference, &GeometryFix::default(), opts)
+}
+
 /// The fraction of `inner`'s grid corners+centre that `outer`'s field of view covers is not
 /// enough to judge overlap of oblique boxes, so count sampled voxels instead.
 fn overlaps(outer: &Geometry, inner: &Geometry) -> bool {

@@ -29,12 +29,16 @@ enum Command {
     Train(commands::train::TrainCommand),
     /// Score methods per case with prompts inside each lesion (full method vs baselines).
     Compare(commands::compare::Args),
+    /// The paper's evaluation protocol: tables, statistics, figures and detection maps.
+    Evaluate(commands::evaluate::Args),
     /// Time one click, cold and warm, against a reference measured in the same run.
     Bench(commands::bench::Args),
     /// Print the geometry and value range of images as promptseg reads them (JSON lines).
     Info(commands::info::Args),
     /// Write a patient-level development/holdout split of a dataset.
     Split(commands::split::Args),
+    /// Serve the web viewer and a MONAI Label-compatible REST API over a data folder.
+    Serve(commands::serve::Args),
     /// Draw a training run's curves (loss, Dice, reward, episode length, policy entropy) as PNG.
     Plot(commands::plot::Args),
 }
@@ -70,10 +74,12 @@ fn main() {
         Command::Demo(a) => commands::demo::run(a),
         Command::Train(c) => commands::train::run(c),
         Command::Compare(a) => commands::compare::run(a),
+        Command::Evaluate(a) => commands::evaluate::run(a),
         Command::Bench(a) => commands::bench::run(a),
         Command::Info(a) => commands::info::run(a),
         Command::Split(a) => commands::split::run(a),
         Command::Plot(a) => commands::plot::run(a),
+        Command::Serve(a) => commands::serve::run(a),
     };
     if let Err(e) = result {
         eprintln!("promptseg: error: {e:#}");

@@ -23,7 +23,7 @@ pub struct Panel {
     pub series: Vec<Series>,
 }
 
-fn nice_ticks(lo: f64, hi: f64) -> Vec<f64> {
+pub(crate) fn nice_ticks(lo: f64, hi: f64) -> Vec<f64> {
     let span = (hi - lo).max(1e-12);
     let raw = span / 4.0;
     let mag = 10f64.powf(raw.log10().floor());
@@ -41,7 +41,7 @@ fn nice_ticks(lo: f64, hi: f64) -> Vec<f64> {
     out
 }
 
-fn fmt_tick(v: f64) -> String {
+pub(crate) fn fmt_tick(v: f64) -> String {
     if v == 0.0 {
         "0".into()
     } else if v.abs() >= 1e4 || v.abs() < 1e-3 {
@@ -54,7 +54,7 @@ fn fmt_tick(v: f64) -> String {
     }
 }
 
-fn line(c: &mut Canvas, (x0, y0): (f64, f64), (x1, y1): (f64, f64), col: [u8; 3]) {
+pub(crate) fn line(c: &mut Canvas, (x0, y0): (f64, f64), (x1, y1): (f64, f64), col: [u8; 3]) {
     let n = ((x1 - x0).abs().max((y1 - y0).abs()).ceil() as usize).max(1);
     for i in 0..=n {
         let t = i as f64 / n as f64;

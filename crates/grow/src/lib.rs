@@ -3,10 +3,12 @@
 //! [`GrowField`] precomputes, once per image and entropy map, which voxels may join a region;
 //! every growth from a new seed (the agent's action) is then a cheap scan over that map.
 
+pub mod confidence_connected;
 pub mod entropy;
 pub mod local_std;
 pub mod region_grow;
 
+pub use confidence_connected::{confidence_connected, ConfidenceParams};
 pub use entropy::{binary_entropy, entropy_map};
 pub use local_std::local_std;
 pub use region_grow::{region_grow, Grown};

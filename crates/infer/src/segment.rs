@@ -24,6 +24,13 @@ pub enum Method {
     GrowOnly,
     /// The surrogate's probability > 0.5 inside the prompt's window.
     Surrogate,
+    /// Classical baseline: confidence-connected region growing from the prompt on the
+    /// normalised channels (no networks; see `promptseg_grow::confidence_connected`).
+    ConfidenceConnected,
+    /// Ablation "no prompting" (paper sec. 3.4): the agent picks the first seed itself from
+    /// the image and an empty mask; the prompt only places the working window (the evaluation
+    /// centres it on the gland, not on the lesion).
+    NoPrompt,
 }
 
 #[derive(Clone, Debug)]
@@ -37,6 +44,8 @@ pub struct Options {
     pub suppress_small: bool,
     /// Also return the surrogate's maps on the T2W grid.
     pub keep_maps: bool,
+    /// Parameters of [`Method::ConfidenceConnected`].
+    pub confidence: promptseg_grow::ConfidenceParams,
 }
 
 impl Default for Options {
@@ -47,6 +56,7 @@ impl Default for Options {
             seed: 0,
             suppress_small: true,
             keep_maps: false,
+            confidence: promptseg_grow::ConfidenceParams::default(),
         }
     }
 }
@@ -139,12 +149,36 @@ pub fn run_prompt(
                 stop: "none",
             })
         }
-        Method::Agent => {
+        Method::ConfidenceConnected => {
+            let channels: Vec<&[f32]> = scene.channels.iter().map(|c| c.as_slice()).collect();
+            let mask = promptseg_grow::confidence_connected(
+                &channels,
+                scene.dims,
+                scene.prompt,
+                &opts.confidence,
+            );
+            let voxels = mask.iter().filter(|&&m| m != 0).count();
+            Ok(Trajectory {
+                mask,
+                voxels,
+                seeds: vec![scene.prompt],
+                steps: 0,
+                stop: "none",
+            })
+        }
+        Method::Agent | Method::NoPrompt => {
             let agent = models.agent()?;
             let cfg = models.config.pipeline.env.clone();
             let pool = models.config.agent.input_pool;
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(opts.seed);
-            let mut env = Env::reset(scene, cfg, scene.prompt);
+            let start = if opts.method == Method::NoPrompt {
+                let empty = vec![0u8; scene.field.dims.iter().product()];
+                let s = state::state_batch(&[(scene, &empty)], pool, &models.device);
+                policy::choose(&agent.forward(s).logits, opts.action, &mut rng)[0].0
+            } else {
+                scene.prompt
+            };
+            let mut env = Env::reset(scene, cfg, start);
             let mut stop = "horizon";
             while env.t < env.cfg.max_steps {
                 let s = state::state_batch(&[(scene, &env.mask.mask)], pool, &models.device);

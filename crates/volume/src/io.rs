@@ -7,12 +7,13 @@ use crate::error::{Problem, Result, VolumeError};
 use crate::limits::ReadOptions;
 use crate::scalar::Element;
 use crate::volume::Volume;
-use crate::{metaimage, nifti};
+use crate::{metaimage, nifti, nrrd};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     Nifti { gz: bool },
     MetaImage,
+    Nrrd,
 }
 
 impl Format {
@@ -25,6 +26,8 @@ impl Format {
             Some(Format::Nifti { gz: false })
         } else if name.ends_with(".mha") || name.ends_with(".mhd") {
             Some(Format::MetaImage)
+        } else if name.ends_with(".nrrd") {
+            Some(Format::Nrrd)
         } else {
             None
         }
@@ -52,6 +55,9 @@ fn sniff(path: &Path) -> Result<Format> {
             return Ok(Format::Nifti { gz: false });
         }
     }
+    if head[..n].starts_with(b"NRRD000") {
+        return Ok(Format::Nrrd);
+    }
     if head[..n]
         .iter()
         .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace())
@@ -60,7 +66,7 @@ fn sniff(path: &Path) -> Result<Format> {
     }
     Err(VolumeError::new(
         path,
-        Problem::UnknownFormat("expected .nii, .nii.gz, .mha or .mhd".into()),
+        Problem::UnknownFormat("expected .nii, .nii.gz, .mha, .mhd or .nrrd".into()),
     ))
 }
 
@@ -82,6 +88,7 @@ pub fn read_image(path: &Path, opts: &ReadOptions) -> Result<Volume<f32>> {
     {
         Format::Nifti { .. } => nifti::read(path, opts),
         Format::MetaImage => metaimage::read(path, opts),
+        Format::Nrrd => nrrd::read(path, opts),
     }
 }
 
@@ -104,6 +111,7 @@ pub fn write_volume<T: Element>(path: &Path, volume: &Volume<T>) -> Result<()> {
             }
             metaimage::encode(volume)
         }
+        Format::Nrrd => nrrd::encode(volume),
     }
     .map_err(|e| VolumeError::new(path, e))?;
     write_atomic(path, &bytes)

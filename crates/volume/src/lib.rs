@@ -1,4 +1,4 @@
-//! Image volumes and their physical geometry: reading and writing NIfTI and MetaImage with full
+//! Image volumes and their physical geometry: reading and writing NIfTI, MetaImage and NRRD with full
 //! orientation information, and resampling between grids in world coordinates.
 
 pub mod dicom;
@@ -8,6 +8,7 @@ pub mod io;
 pub mod limits;
 pub mod metaimage;
 pub mod nifti;
+pub mod nrrd;
 pub mod resample;
 pub mod scalar;
 pub mod volume;

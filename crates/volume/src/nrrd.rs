@@ -196,13 +196,21 @@ pub fn decode(bytes: &[u8], opts: &ReadOptions) -> std::result::Result<Volume<f3
         let norm = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
         spacing[axis] = norm;
         for r in 0..3 {
-            direction[r][axis] = if norm > 0.0 { flip[r] * v[r] / norm } else { 0.0 };
+            direction[r][axis] = if norm > 0.0 {
+                flip[r] * v[r] / norm
+            } else {
+                0.0
+            };
         }
     }
     let geometry = Geometry {
         dims,
         spacing,
-        origin: [flip[0] * origin[0], flip[1] * origin[1], flip[2] * origin[2]],
+        origin: [
+            flip[0] * origin[0],
+            flip[1] * origin[1],
+            flip[2] * origin[2],
+        ],
         direction,
     };
     geometry.validate()?;

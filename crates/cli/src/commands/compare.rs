@@ -87,6 +87,7 @@ pub fn run(a: Args) -> Result<()> {
             MethodArg::Agent => (Method::Agent, "full method"),
             MethodArg::Grow => (Method::GrowOnly, "region growing only"),
             MethodArg::Surrogate => (Method::Surrogate, "surrogate > 0.5"),
+            MethodArg::Confidence => (Method::ConfidenceConnected, "confidence connected"),
         })
         .collect();
     let names: Vec<&str> = methods.iter().map(|m| m.1).collect();

@@ -1,8 +1,10 @@
 pub mod bench;
 pub mod compare;
 pub mod demo;
+pub mod evaluate;
 pub mod info;
 pub mod plot;
 pub mod segment;
+pub mod serve;
 pub mod split;
 pub mod train;

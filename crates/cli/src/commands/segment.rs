@@ -21,6 +21,8 @@ pub enum MethodArg {
     Grow,
     /// Surrogate probability > 0.5 in the prompt's window.
     Surrogate,
+    /// Classical confidence-connected region growing from the prompt (no networks).
+    Confidence,
 }
 
 impl From<MethodArg> for Method {
@@ -29,6 +31,7 @@ impl From<MethodArg> for Method {
             MethodArg::Agent => Method::Agent,
             MethodArg::Grow => Method::GrowOnly,
             MethodArg::Surrogate => Method::Surrogate,
+            MethodArg::Confidence => Method::ConfidenceConnected,
         }
     }
 }
@@ -223,6 +226,7 @@ pub fn run(a: Args) -> Result<()> {
         seed: a.seed,
         suppress_small: !a.keep_small,
         keep_maps: a.save_entropy.is_some() || a.save_probability.is_some(),
+        ..Options::default()
     };
     let run = load_and_segment(&files, &prompts, &models, &opts)?;
     let t = Instant::now();
