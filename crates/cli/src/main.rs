@@ -82,7 +82,22 @@ fn main() {
         Command::Serve(a) => commands::serve::run(a),
     };
     if let Err(e) = result {
-        eprintln!("promptseg: error: {e:#}");
+        eprintln!("promptseg: error: {}", one_line(&e));
         std::process::exit(1);
     }
+}
+
+/// The error and its causes on one line, each said once: library errors already name their
+/// file, so a context that only repeats it (or a cause already quoted) is dropped.
+pub(crate) fn one_line(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let s = cause.to_string();
+        match parts.last_mut() {
+            Some(last) if last.contains(&s) => {}
+            Some(last) if s.contains(last.as_str()) => *last = s,
+            _ => parts.push(s),
+        }
+    }
+    parts.join(": ").replace('\n', " ")
 }

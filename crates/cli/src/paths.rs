@@ -5,16 +5,21 @@ use std::path::PathBuf;
 
 const REPO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
 
+/// The repository folder, without the `crates/cli/../..` detour when it can be resolved.
+fn repo() -> PathBuf {
+    std::fs::canonicalize(REPO).unwrap_or_else(|_| PathBuf::from(REPO))
+}
+
 /// `--model`, else `$PROMPTSEG_MODEL`, else the bundled model of this repository.
 pub fn model_dir(arg: Option<PathBuf>) -> PathBuf {
     arg.or_else(|| std::env::var_os("PROMPTSEG_MODEL").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from(REPO).join("models/bundled"))
+        .unwrap_or_else(|| repo().join("models/bundled"))
 }
 
 pub fn demo_dir() -> PathBuf {
-    PathBuf::from(REPO).join("demo")
+    repo().join("demo")
 }
 
 pub fn script(name: &str) -> PathBuf {
-    PathBuf::from(REPO).join("scripts").join(name)
+    repo().join("scripts").join(name)
 }

@@ -142,4 +142,18 @@ fn evaluate_scores_methods_reports_failures_and_writes_every_output() {
         .unwrap();
     assert_eq!(again.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&again.stderr).contains("is not empty"));
+
+    // Absurd trial counts are refused before anything is allocated or created.
+    let fresh = root.join("never");
+    let huge = Command::new(BIN)
+        .args(["evaluate", "--data"])
+        .arg(&manifest)
+        .arg("--out")
+        .arg(&fresh)
+        .args(["--prompts", "1000000000000"])
+        .output()
+        .unwrap();
+    assert_eq!(huge.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&huge.stderr).contains("--prompts 1000000000000"));
+    assert!(!fresh.exists(), "no report folder for a refused run");
 }

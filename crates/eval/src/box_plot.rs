@@ -16,8 +16,15 @@ pub fn quantile(sorted: &[f64], q: f64) -> f64 {
 }
 
 pub fn render(title: &str, y_label: &str, groups: &[(String, Vec<f64>)]) -> Canvas {
-    let box_w = 90;
-    let (w, h) = (110 + box_w * groups.len().max(1), 360);
+    // Wide enough for the longest method name and the title.
+    let longest = groups
+        .iter()
+        .map(|g| text_width(&g.0, 1))
+        .max()
+        .unwrap_or(0);
+    let box_w = (longest + 14).max(90);
+    let w = (110 + box_w * groups.len().max(1)).max(text_width(title, 2) + 80);
+    let h = 360;
     let mut c = Canvas::new(w, h);
     c.rgb.iter_mut().for_each(|v| *v = 255);
     let black = [0, 0, 0];
@@ -34,10 +41,14 @@ pub fn render(title: &str, y_label: &str, groups: &[(String, Vec<f64>)]) -> Canv
     if all.is_empty() {
         (lo, hi) = (0.0, 1.0);
     }
+    // Scores in [0, 1] (Dice, rates) get the whole unit range, so plots compare at a glance.
+    if lo >= 0.0 && hi <= 1.0 {
+        (lo, hi) = (0.0, 1.0);
+    }
     if hi - lo < 1e-6 {
         (lo, hi) = (lo - 0.05, hi + 0.05);
     }
-    let pad = 0.05 * (hi - lo);
+    let pad = 0.03 * (hi - lo);
     let (lo, hi) = (lo - pad, hi + pad);
     let sy = |v: f64| bottom as f64 - (v - lo) / (hi - lo) * (bottom - top) as f64;
     for t in nice_ticks(lo, hi) {
@@ -134,7 +145,7 @@ mod tests {
             "Dice",
             &[("a".into(), vec![0.2, 0.5, 0.9]), ("b".into(), vec![])],
         );
-        assert_eq!(c.width, 110 + 180);
+        assert_eq!(c.width, text_width("Dice", 2).max(110 + 180 - 80) + 80);
         // Something other than white was drawn in the first box's column.
         let col = PALETTE[0];
         assert!(c.rgb.chunks(3).any(|p| p == col));

@@ -94,6 +94,10 @@ impl Trial {
 pub struct EntrantCase {
     pub within: Vec<Trial>,
     pub off_target: Vec<Trial>,
+    /// Why this entrant has no result for the case (e.g. an external prediction missing or
+    /// unreadable); the other entrants still score it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -102,8 +106,26 @@ pub struct CaseResult {
     pub positive: bool,
     pub in_training: bool,
     pub lesions: usize,
+    /// The T2W voxel prompts of each trial (one per lesion, or one in the gland), so any
+    /// trial can be rerun with `promptseg segment --point ...`.
+    pub within_prompts: Vec<Vec<[i64; 3]>>,
+    pub off_target_prompts: Vec<Vec<[i64; 3]>>,
     /// One per entrant, in entrant order.
     pub entrants: Vec<EntrantCase>,
+}
+
+fn voxels(trials: &[Vec<Prompt>]) -> Vec<Vec<[i64; 3]>> {
+    trials
+        .iter()
+        .map(|t| {
+            t.iter()
+                .filter_map(|p| match p {
+                    Prompt::Voxel(v) => Some(*v),
+                    _ => None,
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// A case's scores, and the first entrant's first within-prompt segmentation (with the
@@ -208,11 +230,16 @@ pub fn evaluate_case(
             continue;
         }
         let trial = match &e.source {
-            Source::External(dir) => {
-                let mask = external_mask(dir, case)?;
-                let called = mask.data.iter().any(|&v| v != 0);
-                Trial::score(&mask.data, &label.data, called)
-            }
+            Source::External(dir) => match external_mask(dir, case) {
+                Ok(mask) => {
+                    let called = mask.data.iter().any(|&v| v != 0);
+                    Trial::score(&mask.data, &label.data, called)
+                }
+                Err(e) => {
+                    out.missing = Some(e.to_string());
+                    continue;
+                }
+            },
             Source::Model { models, method } => {
                 let centre = gland_centre(case.gland.as_ref(), dims);
                 let seg = run(models, *method, &[centre], false, &mut Vec::new())?;
@@ -257,6 +284,8 @@ pub fn evaluate_case(
             positive,
             in_training: trained_on.iter().any(|t| t == case.id()),
             lesions: if positive { per_lesion.len() } else { 0 },
+            within_prompts: voxels(&within),
+            off_target_prompts: voxels(&off_target),
             entrants: results,
         },
         primary,

@@ -39,7 +39,7 @@ impl MeanSd {
     }
 
     fn cell(&self) -> String {
-        if self.n == 0 {
+        if self.n == 0 || self.mean.is_nan() {
             "-".into()
         } else if self.sd.is_nan() {
             format!("{:.3}", self.mean)
@@ -245,6 +245,15 @@ pub fn summarise(
     }
 }
 
+/// The sd over prompt trials: undefined with one trial per case or no case.
+fn sd_cell(sd: f64, prompts: usize) -> String {
+    if prompts < 2 || !sd.is_finite() {
+        "n/a".into()
+    } else {
+        format!("{sd:.3}")
+    }
+}
+
 fn p_cell(t: &Option<PairedTest>) -> String {
     match t {
         None => "-".into(),
@@ -325,7 +334,7 @@ pub fn markdown(s: &Summary, title: &str) -> String {
                     e.name.clone(),
                     e.dice.n.to_string(),
                     e.dice.cell(),
-                    format!("{:.3}", e.prompt_sd),
+                    sd_cell(e.prompt_sd, s.prompts),
                     p_cell(&e.vs_full),
                 ]
             })
@@ -353,7 +362,7 @@ pub fn markdown(s: &Summary, title: &str) -> String {
                         e.name.clone(),
                         e.off_target_dice.n.to_string(),
                         e.off_target_dice.cell(),
-                        format!("{:.3}", e.off_target_prompt_sd),
+                        sd_cell(e.off_target_prompt_sd, s.prompts),
                         p_cell(&e.off_target_vs_full),
                     ]
                 })
@@ -402,10 +411,11 @@ pub fn markdown(s: &Summary, title: &str) -> String {
                 vec![
                     e.name.clone(),
                     e.false_positive_rate.n.to_string(),
-                    format!(
-                        "{:.2e} ± {:.2e}",
-                        e.false_positive_rate.mean, e.false_positive_rate.sd
-                    ),
+                    match e.false_positive_rate {
+                        f if f.n == 0 || f.mean.is_nan() => "-".into(),
+                        f if f.sd.is_nan() => format!("{:.2e}", f.mean),
+                        f => format!("{:.2e} ± {:.2e}", f.mean, f.sd),
+                    },
                     e.sensitivity.cell(),
                 ]
             })
@@ -452,11 +462,14 @@ fn csv_field(s: &str) -> String {
 pub fn cases_csv(entrants: &[EntrantInfo], cases: &[CaseResult]) -> String {
     let mut out = String::from(
         "case,in_training,positive,lesions,method,prompts,trials,dice_mean,dice_sd,fpr_mean,sensitivity_mean,called_positive_fraction\n",
+        // prompts: "inside" the lesion, "off_target" outside it, "gland" (negative cases, where
+        // sensitivity is undefined and left empty).
     );
     for c in cases {
         for (e, info) in entrants.iter().enumerate() {
+            let inside = if c.positive { "inside" } else { "gland" };
             for (protocol, trials) in [
-                ("inside", &c.entrants[e].within),
+                (inside, &c.entrants[e].within),
                 ("off_target", &c.entrants[e].off_target),
             ] {
                 if trials.is_empty() {
@@ -468,7 +481,7 @@ pub fn cases_csv(entrants: &[EntrantInfo], cases: &[CaseResult]) -> String {
                 let called = trials.iter().filter(|t| t.called_positive).count() as f64
                     / trials.len() as f64;
                 out.push_str(&format!(
-                    "{},{},{},{},{},{},{},{:.4},{:.4},{:.6},{:.4},{:.3}\n",
+                    "{},{},{},{},{},{},{},{:.4},{:.4},{:.6},{},{:.3}\n",
                     csv_field(&c.id),
                     c.in_training,
                     c.positive,
@@ -479,7 +492,11 @@ pub fn cases_csv(entrants: &[EntrantInfo], cases: &[CaseResult]) -> String {
                     dm,
                     dsd,
                     f(|t| t.false_positive_rate).0,
-                    f(|t| t.sensitivity).0,
+                    if c.positive {
+                        format!("{:.4}", f(|t| t.sensitivity).0)
+                    } else {
+                        String::new()
+                    },
                     called
                 ));
             }
@@ -507,12 +524,15 @@ mod tests {
         let e = |v: &[(f64, bool)]| EntrantCase {
             within: v.iter().map(|&(d, p)| trial(d, p)).collect(),
             off_target: Vec::new(),
+            missing: None,
         };
         CaseResult {
             id: id.into(),
             positive,
             in_training: false,
             lesions: positive as usize,
+            within_prompts: Vec::new(),
+            off_target_prompts: Vec::new(),
             entrants: vec![e(a), e(b)],
         }
     }

@@ -116,6 +116,19 @@ pub struct Trajectory {
     pub stop: &'static str,
 }
 
+impl Trajectory {
+    /// A baseline's result: one mask from the prompt, no agent steps.
+    fn one_shot(mask: Vec<u8>, prompt: [usize; 3]) -> Self {
+        Trajectory {
+            voxels: mask.iter().filter(|&&m| m != 0).count(),
+            mask,
+            seeds: vec![prompt],
+            steps: 0,
+            stop: "none",
+        }
+    }
+}
+
 /// Runs `method` from the scene's prompt.
 pub fn run_prompt(
     window: &Window,
@@ -124,47 +137,29 @@ pub fn run_prompt(
 ) -> Result<Trajectory, InferError> {
     let scene = &window.scene;
     match opts.method {
-        Method::Surrogate => {
-            let mask: Vec<u8> = window
+        Method::Surrogate => Ok(Trajectory::one_shot(
+            window
                 .probability
                 .iter()
                 .map(|&p| (p > 0.5) as u8)
-                .collect();
-            let voxels = mask.iter().filter(|&&m| m != 0).count();
-            Ok(Trajectory {
-                mask,
-                voxels,
-                seeds: vec![scene.prompt],
-                steps: 0,
-                stop: "none",
-            })
-        }
-        Method::GrowOnly => {
-            let g = scene.field.grow(scene.prompt);
-            Ok(Trajectory {
-                voxels: g.voxels,
-                mask: g.mask,
-                seeds: vec![scene.prompt],
-                steps: 0,
-                stop: "none",
-            })
-        }
+                .collect(),
+            scene.prompt,
+        )),
+        Method::GrowOnly => Ok(Trajectory::one_shot(
+            scene.field.grow(scene.prompt).mask,
+            scene.prompt,
+        )),
         Method::ConfidenceConnected => {
             let channels: Vec<&[f32]> = scene.channels.iter().map(|c| c.as_slice()).collect();
-            let mask = promptseg_grow::confidence_connected(
-                &channels,
-                scene.dims,
+            Ok(Trajectory::one_shot(
+                promptseg_grow::confidence_connected(
+                    &channels,
+                    scene.dims,
+                    scene.prompt,
+                    &opts.confidence,
+                ),
                 scene.prompt,
-                &opts.confidence,
-            );
-            let voxels = mask.iter().filter(|&&m| m != 0).count();
-            Ok(Trajectory {
-                mask,
-                voxels,
-                seeds: vec![scene.prompt],
-                steps: 0,
-                stop: "none",
-            })
+            ))
         }
         Method::Agent | Method::NoPrompt => {
             let agent = models.agent()?;

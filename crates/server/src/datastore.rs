@@ -15,9 +15,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
+use axum::http::StatusCode;
 use promptseg_case::files::image_stem;
 use promptseg_case::CaseFiles;
-use promptseg_volume::{read_image, ReadOptions, Volume};
+use promptseg_volume::{read_image, Geometry, ReadOptions, Volume};
 
 use crate::error::{ApiError, ApiResult};
 
@@ -27,6 +28,71 @@ const MAX_DEPTH: usize = 3;
 pub const SAVED_MASK: &str = "promptseg_mask.nii.gz";
 
 pub const CHANNELS: [&str; 3] = ["t2w", "adc", "hbv"];
+
+/// File stems case discovery takes for each channel (see `CaseFiles::discover`).
+fn channel_stems(channel: &str) -> &'static [&'static str] {
+    match channel {
+        "t2w" => &["t2w", "t2", "0000"],
+        "adc" => &["adc", "0001"],
+        _ => &["hbv", "0002", "dwi"],
+    }
+}
+
+/// "a t2w", "an adc", "an hbv".
+fn a_channel(channel: &str) -> String {
+    let article = if channel == "t2w" { "a" } else { "an" };
+    format!("{article} {channel}")
+}
+
+/// Decodes an uploaded file from memory, never from the disk, so that no header (a MetaImage
+/// `ElementDataFile`, an NRRD `data file`) can make the server read another file: `.mha` must
+/// hold its voxels (`ElementDataFile = LOCAL`). Non-finite voxels are refused. `field` names the
+/// upload in errors (never a server path).
+pub fn decode_upload(bytes: &[u8], ext: &str, field: &str) -> ApiResult<Volume<f32>> {
+    let name = Path::new(field);
+    let opts = ReadOptions::default();
+    let first_line =
+        |p: promptseg_volume::Problem| p.to_string().lines().next().unwrap_or("").to_string();
+    let decoded = match ext {
+        ".nii.gz" | ".nii" => promptseg_volume::nifti::read_bytes(bytes, name, &opts)
+            .map_err(|e| first_line(e.problem)),
+        ".mha" => promptseg_volume::metaimage::read_bytes(bytes, name, &opts).map_err(|e| {
+            format!(
+                "{}; an uploaded .mha must hold its voxels (ElementDataFile = LOCAL)",
+                first_line(e.problem)
+            )
+        }),
+        ".nrrd" => promptseg_volume::nrrd::decode(bytes, &opts).map_err(first_line),
+        other => Err(format!("unsupported extension {other}")),
+    };
+    let v = decoded
+        .map_err(|why| ApiError::bad_request(format!("{field}: not a readable image ({why})")))?;
+    let bad = v.data.iter().filter(|x| !x.is_finite()).count();
+    if bad > 0 {
+        return Err(ApiError::bad_request(format!(
+            "{field}: {bad} of {} voxels are NaN or infinite",
+            v.data.len()
+        )));
+    }
+    Ok(v)
+}
+
+/// Whether `outer`'s field of view covers any of a sample of `inner`'s voxels (the test
+/// `promptseg_case::load_case` applies to ADC and HBV against the T2W).
+pub fn overlaps(outer: &Geometry, inner: &Geometry) -> bool {
+    let step = |n: usize| (n / 8).max(1);
+    for k in (0..inner.dims[2]).step_by(step(inner.dims[2])) {
+        for j in (0..inner.dims[1]).step_by(step(inner.dims[1])) {
+            for i in (0..inner.dims[0]).step_by(step(inner.dims[0])) {
+                let w = inner.index_to_world([i as f64, j as f64, k as f64]);
+                if outer.world_to_voxel(w).is_some() {
+                    return true;
+                }
+            }
+        }
+    }
+    false
+}
 
 pub struct Datastore {
     root: PathBuf,
@@ -123,11 +189,14 @@ impl Datastore {
     fn scan(&self, dir: &Path, prefix: &str, depth: usize, out: &mut Vec<CaseEntry>) {
         if depth > 0 {
             if let Ok(files) = CaseFiles::discover(dir) {
-                out.push(CaseEntry {
-                    id: prefix.to_string(),
-                    dir: dir.to_path_buf(),
-                    files,
-                });
+                // A case with a file linked outside the data folder is left out.
+                if self.escaping(&files).is_none() {
+                    out.push(CaseEntry {
+                        id: prefix.to_string(),
+                        dir: dir.to_path_buf(),
+                        files,
+                    });
+                }
                 return;
             }
         }
@@ -152,6 +221,27 @@ impl Datastore {
             };
             self.scan(&path, &id, depth + 1, out);
         }
+    }
+
+    /// Whether `p`, symbolic links resolved, lies inside the canonical data folder.
+    fn inside(&self, p: &Path) -> bool {
+        std::fs::canonicalize(p).is_ok_and(|c| c.starts_with(&self.root))
+    }
+
+    /// The first of a case's files that resolves (symbolic links followed) outside the data
+    /// folder, if any.
+    fn escaping<'a>(&self, f: &'a CaseFiles) -> Option<&'a Path> {
+        [
+            Some(&f.t2w),
+            Some(&f.adc),
+            Some(&f.hbv),
+            f.label.as_ref(),
+            f.gland.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .find(|p| !self.inside(p))
+        .map(PathBuf::as_path)
     }
 
     /// The folder an ID names, checked to lie inside the data folder (symbolic links included).
@@ -185,9 +275,26 @@ impl Datastore {
             promptseg_case::CaseError::Missing { what, .. } => ApiError::conflict(format!(
                 "image '{id}' has no {what} yet: promptseg needs T2W, ADC and HBV; upload the missing one with PUT /datastore/?image={id} and params {{\"channel\": \"adc\"}} (or \"hbv\", \"t2w\")"
             )),
-            other => ApiError::unprocessable(other.to_string()),
+            other => ApiError::unprocessable(self.scrub(&other.to_string())),
         })?;
+        if let Some(p) = self.escaping(&files) {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "image '{id}': its file {name} links outside the data folder; the server does not read it"
+                ),
+            ));
+        }
         Ok(CaseEntry { id, dir, files })
+    }
+
+    /// A message with the data folder's path replaced by `<data>`.
+    pub fn scrub(&self, msg: &str) -> String {
+        msg.replace(&self.root.display().to_string(), "<data>")
     }
 
     fn case_fingerprint(&self, entry: &CaseEntry) -> Option<u64> {
@@ -231,8 +338,7 @@ impl Datastore {
             .join(format!(".promptseg-upload-{}-{n}", std::process::id()));
         std::fs::create_dir(&dir).map_err(|e| {
             ApiError::internal(format!(
-                "{}: cannot create a staging folder: {e}",
-                dir.display()
+                "cannot create a staging folder in the data folder: {e}"
             ))
         })?;
         Ok(dir)
@@ -268,7 +374,7 @@ impl Datastore {
             )));
         }
         let staging = self.staging_dir()?;
-        let result = self.stage_and_place(id, channel, ext, bytes, &staging);
+        let result = self.stage_and_place(id, channel, ext, file_name, bytes, &staging);
         let _ = std::fs::remove_dir_all(&staging);
         result
     }
@@ -278,18 +384,11 @@ impl Datastore {
         id: &str,
         channel: &str,
         ext: &str,
+        file_name: &str,
         bytes: &[u8],
         staging: &Path,
     ) -> ApiResult<String> {
-        let staged = staging.join(format!("upload{ext}"));
-        std::fs::write(&staged, bytes)
-            .map_err(|e| ApiError::internal(format!("writing the upload: {e}")))?;
-        let volume = read_image(&staged, &ReadOptions::default()).map_err(|e| {
-            ApiError::bad_request(format!(
-                "not a readable image ({})",
-                e.problem.to_string().lines().next().unwrap_or("")
-            ))
-        })?;
+        let volume = decode_upload(bytes, ext, &format!("{channel} file '{file_name:.80}'"))?;
         if channel == "t2w" {
             if let Some(case) = self.matching_case(&volume)? {
                 if case != id {
@@ -303,46 +402,96 @@ impl Datastore {
         }
         let dir = self.root.join(id);
         if dir.exists() {
-            if let Ok(files) = CaseFiles::discover(&dir) {
+            if self.folder(id).is_err() {
                 return Err(ApiError::conflict(format!(
-                    "image '{id}' already exists with other voxels ({}); uploads never replace a file: choose another ID",
-                    files.t2w.display()
+                    "image '{id}': the name is taken by something that is not a case folder"
                 )));
             }
-            let taken = std::fs::read_dir(&dir)
-                .map_err(|e| ApiError::internal(e.to_string()))?
-                .filter_map(|e| e.ok())
-                .any(|e| image_stem(&e.path()).as_deref() == Some(channel));
-            if taken {
+            if CaseFiles::discover(&dir).is_ok() {
+                return Err(ApiError::conflict(if channel == "t2w" {
+                    format!("image '{id}' already exists with other voxels; uploads never replace a file: choose another ID")
+                } else {
+                    format!(
+                        "{id} already has {}; uploads never replace a file",
+                        a_channel(channel)
+                    )
+                }));
+            }
+            let images: Vec<(String, PathBuf)> = std::fs::read_dir(&dir)
+                .map_err(|e| ApiError::internal(format!("reading case '{id}': {e}")))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file())
+                .filter_map(|p| Some((image_stem(&p)?, p)))
+                .collect();
+            let of = |ch: &str| {
+                images
+                    .iter()
+                    .find(|(stem, _)| channel_stems(ch).contains(&stem.as_str()))
+                    .map(|(_, p)| p.clone())
+            };
+            if of(channel).is_some() {
                 return Err(ApiError::conflict(format!(
-                    "image '{id}' already has a {channel} file; uploads never replace a file"
+                    "{id} already has {}; uploads never replace a file",
+                    a_channel(channel)
                 )));
+            }
+            // The channels must overlap the T2W in space, as loading the case requires.
+            let read_existing = |p: &Path| {
+                if !self.inside(p) {
+                    return Err(ApiError::new(
+                        StatusCode::FORBIDDEN,
+                        format!("image '{id}': a file of the case links outside the data folder"),
+                    ));
+                }
+                read_image(p, &ReadOptions::default()).map_err(|e| {
+                    ApiError::conflict(format!(
+                        "image '{id}': an existing file of the case is not readable ({})",
+                        e.problem.to_string().lines().next().unwrap_or("")
+                    ))
+                })
+            };
+            if channel == "t2w" {
+                for ch in ["adc", "hbv"] {
+                    if let Some(p) = of(ch) {
+                        let other = read_existing(&p)?;
+                        if !overlaps(&other.geometry, &volume.geometry) {
+                            return Err(ApiError::bad_request(format!(
+                                "t2w: the case's {ch} does not overlap it in space (check the headers)"
+                            )));
+                        }
+                    }
+                }
+            } else if let Some(p) = of("t2w") {
+                let t2w = read_existing(&p)?;
+                if !overlaps(&volume.geometry, &t2w.geometry) {
+                    return Err(ApiError::bad_request(format!(
+                        "{channel}: does not overlap the T2W image of '{id}' in space (check the headers)"
+                    )));
+                }
             }
         }
-        // Case discovery knows NIfTI and MetaImage; an NRRD upload is stored as NIfTI.
-        let (final_ext, convert) = if ext == ".nrrd" {
-            (".nii.gz", true)
-        } else {
-            (ext, false)
-        };
+        // Case discovery knows NIfTI and MetaImage; an NRRD upload is stored as NIfTI. The
+        // stored bytes are the decoded upload's (a LOCAL .mha, a NIfTI) or its NIfTI re-encoding.
+        let final_ext = if ext == ".nrrd" { ".nii.gz" } else { ext };
         let name = format!("{channel}{final_ext}");
         let placed = staging.join(&name);
-        if convert {
+        if ext == ".nrrd" {
             promptseg_volume::write_volume(&placed, &volume)
-                .map_err(|e| ApiError::internal(e.to_string()))?;
+                .map_err(|_| ApiError::internal(format!("{channel}: cannot write it as NIfTI")))?;
         } else {
-            std::fs::rename(&staged, &placed).map_err(|e| ApiError::internal(e.to_string()))?;
+            std::fs::write(&placed, bytes)
+                .map_err(|e| ApiError::internal(format!("writing the upload: {e}")))?;
         }
         std::fs::create_dir_all(&dir)
-            .map_err(|e| ApiError::internal(format!("{}: cannot create: {e}", dir.display())))?;
+            .map_err(|e| ApiError::internal(format!("case '{id}': cannot create it: {e}")))?;
         let target = dir.join(&name);
         if target.exists() {
             return Err(ApiError::conflict(format!(
-                "{}: exists; uploads never replace a file",
-                target.display()
+                "{id} already has a {name}; uploads never replace a file"
             )));
         }
-        std::fs::rename(&placed, &target).map_err(|e| ApiError::internal(e.to_string()))?;
+        std::fs::rename(&placed, &target)
+            .map_err(|e| ApiError::internal(format!("moving the upload into place: {e}")))?;
         Ok(id.to_string())
     }
 
@@ -369,6 +518,8 @@ pub fn saved_labels(dir: &Path) -> Vec<(String, PathBuf)> {
     };
     let mut out: Vec<(String, PathBuf)> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
+        // Only plain files (a symbolic link could point anywhere).
+        .filter(|p| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file()))
         .filter_map(|p| {
             let stem = image_stem(&p)?;
             let tag = stem.strip_prefix("labels_")?.strip_suffix("_monailabel")?;

@@ -43,6 +43,14 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(config: Config, models: Models) -> anyhow::Result<Arc<Self>> {
+        if config.token.as_deref().is_some_and(|t| t.trim().is_empty()) {
+            anyhow::bail!(
+                "the token is empty: give a non-empty token, or none to serve without auth"
+            );
+        }
+        if config.max_upload_bytes == 0 {
+            anyhow::bail!("the upload limit is 0: give at least 1 MiB");
+        }
         let store = Datastore::new(&config.data)?;
         Ok(Arc::new(Self {
             config,
@@ -90,11 +98,13 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/datastore/label", put(monai::save_label))
         .route("/infer/{model}", post(monai::infer))
+        .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,
         ))
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::map_response(error::json_errors))
         .with_state(state)
 }
 

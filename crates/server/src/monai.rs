@@ -17,7 +17,7 @@ use promptseg_volume::{io::write_atomic, read_image, ReadOptions, Volume};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::datastore::{id_components, image_extension, label_file_name, saved_labels};
+use crate::datastore::{decode_upload, image_extension, label_file_name, saved_labels};
 use crate::error::{ApiError, ApiResult};
 use crate::multipart::{self, Part};
 use crate::session::with_session;
@@ -26,6 +26,8 @@ use crate::AppState;
 /// The one model this server offers.
 pub const MODEL: &str = "promptseg";
 pub const LABEL: &str = "lesion";
+/// Longest label tag accepted (`PUT /datastore/label?tag=`).
+pub const MAX_TAG: usize = 200;
 
 pub async fn info(State(state): State<Arc<AppState>>) -> Json<Value> {
     let total = state.store.cases().len();
@@ -79,17 +81,23 @@ pub async fn datastore(
 ) -> ApiResult<Json<Value>> {
     let ids = state.store.image_ids();
     let mut objects = serde_json::Map::new();
+    // Stats count case folders, not IDs (an alias is another name for a case).
+    let mut total = 0;
     let mut completed = 0;
     let mut datalist = Vec::new();
     for (id, entry) in &ids {
         let labels = saved_labels(&entry.dir);
-        if !labels.is_empty() {
-            completed += 1;
+        let is_case = *id == entry.id;
+        if is_case {
+            total += 1;
+            if !labels.is_empty() {
+                completed += 1;
+            }
         }
         let mut lab = serde_json::Map::new();
         for (tag, path) in &labels {
             lab.insert(tag.clone(), file_info(path));
-            if tag == "final" {
+            if tag == "final" && is_case {
                 datalist.push(json!({ "image": entry.files.t2w, "label": path }));
             }
         }
@@ -108,10 +116,10 @@ pub async fn datastore(
         }),
         "train" => json!(datalist),
         "stats" => json!({
-            "total": ids.len(),
+            "total": total,
             "completed": completed,
             "label_tags": { "final": completed },
-            "train": { "total": ids.len() },
+            "train": { "total": total },
         }),
         other => {
             return Err(ApiError::bad_request(format!(
@@ -203,7 +211,15 @@ pub async fn save_label(
         .clone()
         .filter(|t| !t.is_empty())
         .unwrap_or_else(|| "final".into());
-    if !id_components(&tag).is_ok_and(|p| p.len() == 1) || tag.contains('.') {
+    if tag.len() > MAX_TAG {
+        return Err(ApiError::bad_request(format!(
+            "tag '{tag:.40}...': longer than {MAX_TAG} characters"
+        )));
+    }
+    if !tag
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
         return Err(ApiError::bad_request(format!(
             "tag '{tag:.40}': letters, digits, '_' and '-' only"
         )));
@@ -221,35 +237,34 @@ pub async fn save_label(
         ))
     })?;
     let bytes = label.bytes.clone();
-    let st = state.clone();
     let saved = tokio::task::spawn_blocking(move || -> ApiResult<std::path::PathBuf> {
-        let staging = st.store.staging_dir()?;
-        let result = (|| {
-            let staged = staging.join(format!("label{ext}"));
-            std::fs::write(&staged, &bytes).map_err(|e| ApiError::internal(e.to_string()))?;
-            let v = read_image(&staged, &ReadOptions::default()).map_err(|e| {
-                ApiError::bad_request(format!("label: not a readable image ({})", e.problem))
-            })?;
-            let t2w = read_image(&entry.files.t2w, &ReadOptions::default())
-                .map_err(|e| ApiError::internal(e.to_string()))?;
-            if !v.geometry.same_grid(&t2w.geometry, 1e-3) {
-                return Err(ApiError::bad_request(format!(
-                    "label: its grid ({:?} voxels) is not the T2W grid of '{}' ({:?})",
-                    v.geometry.dims, entry.id, t2w.geometry.dims
-                )));
-            }
-            let target = entry.dir.join(label_file_name(&tag, ext));
-            if [&entry.files.t2w, &entry.files.adc, &entry.files.hbv]
-                .iter()
-                .any(|p| **p == target)
-            {
-                return Err(ApiError::conflict("a label would replace an input"));
-            }
-            write_atomic(&target, &bytes).map_err(|e| ApiError::internal(e.to_string()))?;
-            Ok(target)
-        })();
-        let _ = std::fs::remove_dir_all(&staging);
-        result
+        let v = decode_upload(&bytes, ext, "label")?;
+        let t2w = read_image(&entry.files.t2w, &ReadOptions::default()).map_err(|e| {
+            ApiError::internal(format!(
+                "the T2W of '{}' is not readable ({})",
+                entry.id,
+                e.problem.to_string().lines().next().unwrap_or("")
+            ))
+        })?;
+        if !v.geometry.same_grid(&t2w.geometry, 1e-3) {
+            return Err(ApiError::bad_request(format!(
+                "label: its grid ({:?} voxels) is not the T2W grid of '{}' ({:?})",
+                v.geometry.dims, entry.id, t2w.geometry.dims
+            )));
+        }
+        let target = entry.dir.join(label_file_name(&tag, ext));
+        if [&entry.files.t2w, &entry.files.adc, &entry.files.hbv]
+            .iter()
+            .any(|p| **p == target)
+        {
+            return Err(ApiError::conflict("a label would replace an input"));
+        }
+        // Stored as a binary uint8 mask (value > 0.5) on the T2W's grid and header codes.
+        let mask = t2w.with_data(v.data.iter().map(|&x| (x > 0.5) as u8).collect());
+        let encoded = encode_mask(&mask, ext)?;
+        write_atomic(&target, &encoded)
+            .map_err(|_| ApiError::internal("cannot write the label into the case folder"))?;
+        Ok(target)
     })
     .await??;
     Ok(Json(json!({ "image": id, "label": id, "file": saved })))
@@ -289,8 +304,10 @@ fn points(params: &Value, key: &str) -> ApiResult<Vec<[i64; 3]>> {
         .ok_or_else(|| ApiError::bad_request(format!("{key}: expected a list of [i, j, k]")))?;
     list.iter()
         .map(|p| {
-            let a = p.as_array().filter(|a| a.len() >= 3).ok_or_else(|| {
-                ApiError::bad_request(format!("{key}: each point is [i, j, k] (got {p})"))
+            let a = p.as_array().filter(|a| a.len() == 3).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "{key}: each point is [i, j, k], three voxel indices (got {p:.80})"
+                ))
             })?;
             let mut out = [0i64; 3];
             for (o, x) in out.iter_mut().zip(a) {

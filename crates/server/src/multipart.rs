@@ -6,7 +6,7 @@ use axum::extract::Multipart;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 
 /// One part of a request: field name, file name (for files) and the bytes.
 pub struct Part {
@@ -15,10 +15,17 @@ pub struct Part {
     pub bytes: Vec<u8>,
 }
 
+/// All parts of a request. Two parts with the same name are refused (which one would count
+/// is a guess).
 pub async fn read_all(mut mp: Multipart) -> ApiResult<Vec<Part>> {
-    let mut out = Vec::new();
+    let mut out: Vec<Part> = Vec::new();
     while let Some(field) = mp.next_field().await? {
         let name = field.name().unwrap_or("").to_string();
+        if out.iter().any(|p| p.name == name) {
+            return Err(ApiError::bad_request(format!(
+                "multipart body: more than one part named '{name:.40}'; send each part once"
+            )));
+        }
         let file_name = field.file_name().map(str::to_string);
         let bytes = field.bytes().await?.to_vec();
         out.push(Part {

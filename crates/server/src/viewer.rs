@@ -12,7 +12,7 @@ use promptseg_volume::{io::write_atomic, ReadOptions};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::datastore::{id_components, image_extension, SAVED_MASK};
+use crate::datastore::{decode_upload, id_components, image_extension, overlaps, SAVED_MASK};
 use crate::error::{ApiError, ApiResult};
 use crate::monai::encode_mask;
 use crate::multipart;
@@ -277,6 +277,19 @@ pub async fn upload(
                 "case '{id}' exists already; uploads never replace a file"
             )));
         }
+        // Each file is decoded from memory (no header can point at another file) and named by
+        // its field in errors; ADC and HBV must overlap the T2W, as loading the case requires.
+        let mut volumes = Vec::new();
+        for (ch, ext, bytes) in &files {
+            volumes.push(decode_upload(bytes, ext, ch)?);
+        }
+        for (n, ch) in [(1, "adc"), (2, "hbv")] {
+            if !overlaps(&volumes[n].geometry, &volumes[0].geometry) {
+                return Err(ApiError::bad_request(format!(
+                    "{ch}: does not overlap the T2W image in space (check the headers)"
+                )));
+            }
+        }
         let staging = st.store.staging_dir()?;
         let result = (|| {
             let dir = staging.join("case");
@@ -289,17 +302,12 @@ pub async fn upload(
             }
             let cf = CaseFiles::explicit(paths[0].clone(), paths[1].clone(), paths[2].clone());
             load_case(&cf, &GeometryFix::default(), &ReadOptions::default()).map_err(|e| {
-                // Name the field, not the staging path.
-                let msg = e.to_string();
-                let short = msg
-                    .rsplit_once(": ")
-                    .map(|(_, m)| m.to_string())
-                    .unwrap_or(msg.clone());
-                let which = ["t2w", "adc", "hbv"]
-                    .into_iter()
-                    .find(|c| msg.contains(&format!("/{c}.")))
-                    .unwrap_or("upload");
-                ApiError::bad_request(format!("{which}: {short}"))
+                // Name the field, never the staging path.
+                let mut msg = e.to_string();
+                for ((ch, _, _), p) in files.iter().zip(&paths) {
+                    msg = msg.replace(&p.display().to_string(), ch);
+                }
+                ApiError::bad_request(st.store.scrub(&msg))
             })?;
             std::fs::rename(&dir, &target)
                 .map_err(|e| ApiError::conflict(format!("case '{id}': cannot create it ({e})")))?;

@@ -214,8 +214,10 @@ fn slicer_session_replay_returns_the_cli_mask() {
     let ds = request(s.addr, "GET", "/datastore/?output=all", &[], b"").json();
     assert_eq!(ds["objects"][CASE]["labels"]["final"]["ext"], ".nii.gz");
     let stats = request(s.addr, "GET", "/datastore/", &[], b"").json();
-    assert_eq!(stats["completed"], 2, "{stats}"); // the case and its alias "t2w"
-                                                  // The case still reads as before (the saved label is not mistaken for an input).
+    // Stats count cases, not IDs: the alias "t2w" is the same case.
+    assert_eq!(stats["completed"], 1, "{stats}");
+    assert_eq!(stats["total"], 1, "{stats}");
+    // The case still reads as before (the saved label is not mistaken for an input).
     let files = promptseg_case::CaseFiles::discover(&data.path().join(CASE)).unwrap();
     assert!(files.label.unwrap().ends_with("lesion_human.nii.gz"));
 

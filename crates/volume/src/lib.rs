@@ -4,6 +4,7 @@
 pub mod dicom;
 pub mod error;
 pub mod geometry;
+pub mod header_lines;
 pub mod io;
 pub mod limits;
 pub mod metaimage;

@@ -15,7 +15,7 @@ use crate::scalar::{encode_le, Element, ScalarType};
 use crate::volume::Volume;
 
 /// Header text is short; anything longer is not a MetaImage header.
-const MAX_HEADER: usize = 1 << 20;
+use crate::header_lines::MAX_HEADER;
 
 fn element_type(name: &str) -> std::result::Result<ScalarType, Problem> {
     Ok(match name {
@@ -56,17 +56,7 @@ struct Header {
 
 fn parse_header(bytes: &[u8]) -> std::result::Result<Header, Problem> {
     let mut fields = HashMap::new();
-    let mut pos = 0;
-    while pos < bytes.len() && pos < MAX_HEADER {
-        let end = bytes[pos..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map(|e| pos + e)
-            .unwrap_or(bytes.len());
-        // DICOM tags copied into headers may hold Latin-1 text; only the keys we use must be ASCII.
-        let text = String::from_utf8_lossy(&bytes[pos..end]);
-        let line = text.trim_end_matches('\r');
-        pos = (end + 1).min(bytes.len());
+    for (line, pos) in crate::header_lines::lines(bytes) {
         let Some((key, value)) = line.split_once('=') else {
             if line.trim().is_empty() {
                 continue;

@@ -15,9 +15,6 @@ use crate::limits::ReadOptions;
 use crate::scalar::{encode_le, Element, ScalarType};
 use crate::volume::Volume;
 
-/// Header text is short; anything longer is not an NRRD header.
-const MAX_HEADER: usize = 1 << 20;
-
 fn type_name(ty: ScalarType) -> &'static str {
     match ty {
         ScalarType::U8 => "uint8",
@@ -108,18 +105,9 @@ pub fn decode(bytes: &[u8], opts: &ReadOptions) -> std::result::Result<Volume<f3
         return Err(Problem::UnknownFormat("no NRRD magic".into()));
     }
     let mut fields = std::collections::HashMap::new();
-    let mut pos = 0;
     let mut data_start = None;
     let mut first = true;
-    while pos < bytes.len() && pos < MAX_HEADER {
-        let end = bytes[pos..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map(|e| pos + e)
-            .unwrap_or(bytes.len());
-        let text = String::from_utf8_lossy(&bytes[pos..end]);
-        let line = text.trim_end_matches('\r').to_string();
-        pos = (end + 1).min(bytes.len());
+    for (line, pos) in crate::header_lines::lines(bytes) {
         if first {
             first = false;
             continue;

@@ -75,13 +75,10 @@ pub(super) fn open(path: &Path) -> Result<Dataset, CaseError> {
     let mut ds = Dataset::default();
     for c in m.cases {
         let dir = root.join(&c.dir);
-        let mut files = match CaseFiles::discover(&dir) {
-            Ok(f) => f,
-            Err(e) => {
-                ds.skipped.push((dir, e.to_string()));
-                continue;
-            }
-        };
+        // A case the manifest names explicitly must exist: dropping it would change the
+        // dataset behind the user's back.
+        let mut files = CaseFiles::discover(&dir)
+            .map_err(|e| bad(format!("[[case]] dir = {:?}: {e}", c.dir)))?;
         if let Some(id) = c.id {
             files.id = id;
         }

@@ -115,6 +115,12 @@ impl Dataset {
     }
 
     fn open_layout(path: &Path) -> Result<Self, CaseError> {
+        if !path.exists() {
+            return Err(CaseError::Dataset {
+                path: path.to_path_buf(),
+                problem: "does not exist".into(),
+            });
+        }
         if path.is_dir() {
             if path.join("dataset.json").is_file() {
                 nnunet::open(path)

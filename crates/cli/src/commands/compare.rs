@@ -26,19 +26,22 @@ pub struct Args {
     /// Only these case ids (repeatable).
     #[arg(long)]
     pub only: Vec<String>,
-    /// Methods to score (default: all three).
+    /// Methods to score (default: agent,grow,surrogate; `evaluate` adds confidence and more).
     #[arg(long, value_enum, value_delimiter = ',')]
     pub methods: Vec<MethodArg>,
     /// Override the model's growth rule (an ablation: the agent was trained with the model's).
     #[arg(long, value_enum)]
     pub std_combine: Option<StdCombineArg>,
+    /// Override the growth rule's local-std threshold τσ (model's value otherwise).
     #[arg(long)]
     pub tau_sigma: Option<f32>,
+    /// Override the growth rule's entropy threshold τe.
     #[arg(long)]
     pub tau_e: Option<f32>,
     /// Which confidently classified voxels may join (override).
     #[arg(long, value_enum)]
     pub side: Option<SideArg>,
+    /// Override the temperature applied to the surrogate's probabilities before the entropy.
     #[arg(long)]
     pub temperature: Option<f32>,
 }
@@ -76,6 +79,11 @@ pub fn run(a: Args) -> Result<()> {
         };
     }
     let ds = Dataset::open(&a.data)?;
+    for id in &a.only {
+        if ds.find(id).is_none() {
+            bail!("--only {id}: no such case in {}", a.data.display());
+        }
+    }
     let chosen = if a.methods.is_empty() {
         vec![MethodArg::Agent, MethodArg::Grow, MethodArg::Surrogate]
     } else {
@@ -104,10 +112,15 @@ pub fn run(a: Args) -> Result<()> {
         }
         let case = e.load(&ReadOptions::default())?;
         let Some(label) = case.label.as_ref() else {
+            eprintln!("skipping {}: no lesion label", e.files.id);
             continue;
         };
         let per_lesion = lesion_prompts(label, a.prompts, a.seed);
         if per_lesion.is_empty() {
+            eprintln!(
+                "skipping {}: no lesion (negative cases are scored by `promptseg evaluate`)",
+                e.files.id
+            );
             continue;
         }
         let mut sums = vec![0.0; methods.len()];

@@ -83,19 +83,71 @@ fn method_name(m: MethodArg) -> (&'static str, Method) {
     }
 }
 
-fn prepare_out(a: &Args) -> Result<()> {
-    if a.out.exists() {
+/// Files a report owns inside --out: replaced by --force, nothing else is touched.
+fn report_files(out: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = ["report.md", "metrics.json", "cases.csv"]
+        .iter()
+        .map(|f| out.join(f))
+        .collect();
+    for (sub, ends) in [
+        ("figures", ".png"),
+        ("detection_maps", "_detection_map.nii.gz"),
+    ] {
+        if let Ok(rd) = std::fs::read_dir(out.join(sub)) {
+            files.extend(
+                rd.filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.to_string_lossy().ends_with(ends)),
+            );
+        }
+    }
+    files.retain(|p| p.is_file());
+    files
+}
+
+/// Makes --out ready: refuses one holding other work (unless --force, which clears the old
+/// report's own files so two runs never mix), checks it can be written before any case is
+/// computed. Returns whether it created the folder (to remove it again if the run fails).
+fn prepare_out(a: &Args) -> Result<bool> {
+    let created = !a.out.exists();
+    if !created {
         if !a.out.is_dir() {
             bail!("{}: --out exists and is not a folder", a.out.display());
         }
-        let busy = std::fs::read_dir(&a.out)
+        let only_empty_report_folders = std::fs::read_dir(&a.out)
             .with_context(|| format!("{}: cannot list", a.out.display()))?
-            .next()
-            .is_some();
-        if busy && !a.force {
+            .filter_map(|e| e.ok())
+            .all(|e| {
+                let name = e.file_name();
+                (name == "figures" || name == "detection_maps")
+                    && std::fs::read_dir(e.path()).is_ok_and(|mut d| d.next().is_none())
+            });
+        if !only_empty_report_folders {
+            if !a.force {
+                bail!(
+                    "{}: is not empty; pass --force to replace its report or choose another --out",
+                    a.out.display()
+                );
+            }
+            for f in report_files(&a.out) {
+                std::fs::remove_file(&f).with_context(|| {
+                    format!("{}: cannot remove the old report file", f.display())
+                })?;
+            }
+        }
+    }
+    if let Ok(data) = std::fs::canonicalize(&a.data) {
+        let out = std::fs::canonicalize(
+            a.out
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new(".")),
+        )
+        .map(|p| p.join(a.out.file_name().unwrap_or_default()));
+        if data.is_dir() && out.is_ok_and(|o| o.starts_with(&data)) {
             bail!(
-                "{}: is not empty; pass --force to replace its report or choose another --out",
-                a.out.display()
+                "{}: --out lies inside the dataset {}; write the report elsewhere",
+                a.out.display(),
+                a.data.display()
             );
         }
     }
@@ -103,17 +155,37 @@ fn prepare_out(a: &Args) -> Result<()> {
         let d = a.out.join(sub);
         std::fs::create_dir_all(&d)
             .with_context(|| format!("{}: cannot create the report folder", d.display()))?;
+        let probe = d.join(".promptseg-write-test");
+        std::fs::write(&probe, b"").with_context(|| format!("{}: not writable", d.display()))?;
+        let _ = std::fs::remove_file(&probe);
     }
-    Ok(())
+    Ok(created)
 }
 
-pub fn run(a: Args) -> Result<()> {
-    if a.prompts == 0 {
-        bail!("--prompts 0: need at least one prompt trial per case");
+/// Removes the (empty) folders a failed run created.
+fn clean_failed_out(out: &Path) {
+    for sub in ["figures", "detection_maps", ""] {
+        let _ = std::fs::remove_dir(out.join(sub));
     }
-    if !(a.off_target_mm.is_finite() && a.off_target_mm > 0.0) {
+}
+
+/// Upper bounds that keep a typo from allocating terabytes or asking for nonsense.
+const MAX_PROMPTS: usize = 1000;
+const MAX_OFF_TARGET_MM: f64 = 100.0;
+
+pub fn run(a: Args) -> Result<()> {
+    if !(1..=MAX_PROMPTS).contains(&a.prompts) {
         bail!(
-            "--off-target-mm {}: must be a positive number of mm",
+            "--prompts {}: need 1 to {MAX_PROMPTS} prompt trials per case",
+            a.prompts
+        );
+    }
+    if !(a.off_target_mm.is_finite()
+        && a.off_target_mm > 0.0
+        && a.off_target_mm <= MAX_OFF_TARGET_MM)
+    {
+        bail!(
+            "--off-target-mm {}: must be a distance in mm in (0, {MAX_OFF_TARGET_MM}]",
             a.off_target_mm
         );
     }
@@ -134,7 +206,14 @@ pub fn run(a: Args) -> Result<()> {
     for (dir, why) in &ds.skipped {
         eprintln!("skipping {}: {why}", dir.display());
     }
-    let holdout = a.split.as_ref().map(|p| Split::read(p)).transpose()?;
+    let holdout = match &a.split {
+        Some(p) => {
+            let s = Split::read(p)?;
+            s.check_against(&ds, p)?;
+            Some(s)
+        }
+        None => None,
+    };
     for id in a.only.iter().chain(&a.montage) {
         if ds.find(id).is_none() {
             bail!("{id}: no such case in {}", a.data.display());
@@ -156,8 +235,6 @@ pub fn run(a: Args) -> Result<()> {
             a.data.display()
         );
     }
-    prepare_out(&a)?;
-
     let chosen = if a.methods.is_empty() {
         vec![
             MethodArg::Agent,
@@ -231,92 +308,158 @@ pub fn run(a: Args) -> Result<()> {
         off_target_mm: a.off_target_mm,
     };
 
-    let pb = ProgressBar::new(entries.len() as u64);
-    pb.set_style(
-        ProgressStyle::with_template(
-            "evaluate {bar:30} {pos}/{len} cases [{elapsed_precise} < {eta_precise}] {msg}",
-        )
-        .expect("valid template"),
-    );
-    let mut results = Vec::new();
-    let mut failed: Vec<(String, String)> = Vec::new();
-    let mut montaged = 0;
-    for e in entries {
-        pb.set_message(e.id().to_string());
-        let outcome = e
-            .load(&ReadOptions::default())
-            .map_err(anyhow::Error::from)
-            .and_then(|case| {
-                let out = evaluate_case(
-                    &case,
-                    &entrants,
-                    &protocol,
-                    &base.config.provenance.trained_on,
-                )?;
-                if let Some(seg) = &out.primary {
-                    let map = detection_map(&seg.mask, seg.probability.as_ref());
+    let mut names = std::collections::BTreeSet::new();
+    for i in &infos {
+        if !names.insert(i.name.as_str()) {
+            bail!(
+                "method name '{}' appears twice (check --methods, --external and --ablation names)",
+                i.name
+            );
+        }
+    }
+    let created = prepare_out(&a)?;
+    let run = Run {
+        a: &a,
+        entrants: &entrants,
+        infos: &infos,
+        protocol,
+        base: &base,
+    };
+    let outcome = run.all(&entries);
+    if outcome.is_err() && created {
+        clean_failed_out(&a.out);
+    }
+    outcome
+}
+
+struct Run<'a> {
+    a: &'a Args,
+    entrants: &'a [Entrant<'a>],
+    infos: &'a [EntrantInfo],
+    protocol: Protocol,
+    base: &'a Models,
+}
+
+impl Run<'_> {
+    fn all(&self, entries: &[&promptseg_case::DatasetEntry]) -> Result<()> {
+        let a = self.a;
+        let pb = ProgressBar::new(entries.len() as u64);
+        pb.set_style(
+            ProgressStyle::with_template(
+                "evaluate {bar:30} {pos}/{len} cases [{elapsed_precise} < {eta_precise}] {msg}",
+            )
+            .expect("valid template"),
+        );
+        let mut results = Vec::new();
+        let mut failed: Vec<(String, String)> = Vec::new();
+        let mut montaged = 0;
+        for e in entries {
+            pb.set_message(e.id().to_string());
+            // A case that cannot be read or segmented is reported and the rest go on; a
+            // report file that cannot be written ends the run.
+            let outcome = e
+                .load(&ReadOptions::default())
+                .map_err(anyhow::Error::from)
+                .and_then(|case| {
+                    let out = evaluate_case(
+                        &case,
+                        self.entrants,
+                        &self.protocol,
+                        &self.base.config.provenance.trained_on,
+                    )?;
+                    Ok((case, out))
+                });
+            let (case, out) = match outcome {
+                Ok(x) => x,
+                Err(err) => {
+                    let why = crate::one_line(&err);
+                    pb.suspend(|| eprintln!("{}: failed, continuing: {why}", e.id()));
+                    failed.push((e.id().to_string(), why));
+                    pb.inc(1);
+                    continue;
+                }
+            };
+            for (info, ec) in self.infos.iter().zip(&out.result.entrants) {
+                if let Some(why) = &ec.missing {
+                    pb.suspend(|| eprintln!("{}: no result for {}: {why}", e.id(), info.name));
+                }
+            }
+            if out.result.positive
+                && self.protocol.off_target
+                && out.result.off_target_prompts.is_empty()
+            {
+                pb.suspend(|| {
+                    eprintln!(
+                        "{}: no voxel lies within {} mm outside its lesion(s): no off-target trials",
+                        e.id(),
+                        self.protocol.off_target_mm
+                    )
+                });
+            }
+            if let Some(seg) = &out.primary {
+                let map = detection_map(&seg.mask, seg.probability.as_ref());
+                let p = a
+                    .out
+                    .join("detection_maps")
+                    .join(format!("{}_detection_map.nii.gz", case.id()));
+                write_volume(&p, &map)?;
+                let wanted = if a.montage.is_empty() {
+                    out.result.positive && montaged < 4
+                } else {
+                    a.montage.iter().any(|m| m == case.id())
+                };
+                if wanted {
                     let p = a
                         .out
-                        .join("detection_maps")
-                        .join(format!("{}_detection_map.nii.gz", case.id()));
-                    write_volume(&p, &map).with_context(|| format!("{}", p.display()))?;
-                    let wanted = if a.montage.is_empty() {
-                        out.result.positive && montaged < 4
-                    } else {
-                        a.montage.iter().any(|m| m == case.id())
-                    };
-                    if wanted {
-                        let p = a
-                            .out
-                            .join("figures")
-                            .join(format!("montage_{}.png", case.id()));
-                        figure::lesion_montage(&p, &case.t2w, &seg.mask, case.label.as_ref())
-                            .with_context(|| format!("{}", p.display()))?;
-                        montaged += 1;
-                    }
+                        .join("figures")
+                        .join(format!("montage_{}.png", case.id()));
+                    figure::lesion_montage(&p, &case.t2w, &seg.mask, case.label.as_ref())
+                        .with_context(|| format!("{}", p.display()))?;
+                    montaged += 1;
                 }
-                Ok(out.result)
-            });
-        match outcome {
-            Ok(r) => results.push(r),
-            Err(err) => {
-                pb.suspend(|| eprintln!("{}: failed, continuing: {err:#}", e.id()));
-                failed.push((e.id().to_string(), format!("{err:#}")));
             }
+            results.push(out.result);
+            pb.inc(1);
         }
-        pb.inc(1);
+        pb.finish_and_clear();
+        if results.is_empty() {
+            bail!("every case failed; see the messages above");
+        }
+        let summary = report::summarise(
+            self.infos,
+            &results,
+            failed,
+            a.prompts,
+            a.seed,
+            a.off_target_mm,
+        );
+        let title = format!(
+            "promptseg evaluation: {} on {}",
+            self.base.dir.display(),
+            a.data.display()
+        );
+        let md = report::markdown(&summary, &title);
+        write_text(&a.out.join("report.md"), &md)?;
+        write_text(
+            &a.out.join("cases.csv"),
+            &report::cases_csv(self.infos, &results),
+        )?;
+        let metrics = serde_json::json!({
+            "command": std::env::args().collect::<Vec<_>>(),
+            "model": self.base.dir,
+            "model_trained_on": self.base.config.provenance.trained_on,
+            "summary": summary,
+            "cases": results,
+        });
+        write_text(
+            &a.out.join("metrics.json"),
+            &serde_json::to_string_pretty(&metrics)?,
+        )?;
+        figures(&a.out, &summary, self.infos, &results)?;
+        print!("{md}");
+        eprintln!("report written to {}", a.out.display());
+        Ok(())
     }
-    pb.finish_and_clear();
-    if results.is_empty() {
-        bail!("every case failed; see the messages above");
-    }
-    let summary = report::summarise(&infos, &results, failed, a.prompts, a.seed, a.off_target_mm);
-    let title = format!(
-        "promptseg evaluation: {} on {}",
-        base.dir.display(),
-        a.data.display()
-    );
-    let md = report::markdown(&summary, &title);
-    write_text(&a.out.join("report.md"), &md)?;
-    write_text(
-        &a.out.join("cases.csv"),
-        &report::cases_csv(&infos, &results),
-    )?;
-    let metrics = serde_json::json!({
-        "command": std::env::args().collect::<Vec<_>>(),
-        "model": base.dir,
-        "model_trained_on": base.config.provenance.trained_on,
-        "summary": summary,
-        "cases": results,
-    });
-    write_text(
-        &a.out.join("metrics.json"),
-        &serde_json::to_string_pretty(&metrics)?,
-    )?;
-    figures(&a.out, &summary, &infos, &results)?;
-    print!("{md}");
-    eprintln!("report written to {}", a.out.display());
-    Ok(())
 }
 
 fn write_text(path: &Path, text: &str) -> Result<()> {

@@ -29,13 +29,31 @@ pub struct Args {
 
 pub fn run(a: Args) -> Result<()> {
     let data = a.data.unwrap_or_else(paths::demo_dir);
-    if !data.is_dir() {
+    if !data.exists() {
         bail!("{}: the data folder does not exist", data.display());
     }
-    let token = a
-        .token
-        .or_else(|| std::env::var("PROMPTSEG_TOKEN").ok())
-        .filter(|t| !t.is_empty());
+    if !data.is_dir() {
+        bail!(
+            "{}: --data must be a folder (of case folders), not a file",
+            data.display()
+        );
+    }
+    if a.max_upload_mib == 0 {
+        bail!("--max-upload-mib 0: the upload limit must be at least 1 MiB");
+    }
+    let token = match a.token {
+        Some(t) if t.trim().is_empty() => {
+            bail!("--token is empty: give a non-empty token, or leave --token out to serve without auth")
+        }
+        Some(t) => Some(t),
+        None => match std::env::var("PROMPTSEG_TOKEN") {
+            Ok(t) if t.trim().is_empty() => bail!(
+                "PROMPTSEG_TOKEN is set but empty: give a non-empty token, or unset it to serve without auth"
+            ),
+            Ok(t) => Some(t),
+            Err(_) => None,
+        },
+    };
     if !a.host.is_loopback() && token.is_none() {
         eprintln!(
             "promptseg serve: warning: listening on {} without --token: anyone who can reach this machine can read and add cases",

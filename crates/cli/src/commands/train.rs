@@ -72,12 +72,14 @@ fn load_training_cases(a: &Args) -> Result<Vec<TrainCase>> {
             bail!("--exclude {id}: no such case in {}", a.data.display());
         }
     }
-    let development = a
-        .split
-        .as_ref()
-        .map(|p| Split::read(p))
-        .transpose()?
-        .map(|s| s.development);
+    let development = match &a.split {
+        Some(p) => {
+            let s = Split::read(p)?;
+            s.check_against(&ds, p)?;
+            Some(s.development)
+        }
+        None => None,
+    };
     let mut cases = Vec::new();
     for e in ds
         .entries
