@@ -110,23 +110,6 @@ pub fn read_mask_on(
     read_mask(path, reference, &GeometryFix::default(), opts)
 }
 
-/// The fraction of `inner`'s grid corners+centre that `outer`'s field of view covers is not
-/// enough to judge overlap of oblique boxes, so count sampled voxels instead.
-fn overlaps(outer: &Geometry, inner: &Geometry) -> bool {
-    let step = |n: usize| (n / 8).max(1);
-    for k in (0..inner.dims[2]).step_by(step(inner.dims[2])) {
-        for j in (0..inner.dims[1]).step_by(step(inner.dims[1])) {
-            for i in (0..inner.dims[0]).step_by(step(inner.dims[0])) {
-                let w = inner.index_to_world([i as f64, j as f64, k as f64]);
-                if outer.world_to_voxel(w).is_some() {
-                    return true;
-                }
-            }
-        }
-    }
-    false
-}
-
 pub fn load_case(
     files: &CaseFiles,
     fix: &GeometryFix,
@@ -136,7 +119,7 @@ pub fn load_case(
     let adc = read_checked(&files.adc, fix, opts)?;
     let hbv = read_checked(&files.hbv, fix, opts)?;
     for (v, path) in [(&adc, &files.adc), (&hbv, &files.hbv)] {
-        if !overlaps(&v.geometry, &t2w.geometry) {
+        if !v.geometry.overlaps(&t2w.geometry) {
             return Err(CaseError::Content {
                 path: path.clone(),
                 problem: format!(

@@ -18,7 +18,7 @@ use std::sync::Mutex;
 use axum::http::StatusCode;
 use promptseg_case::files::image_stem;
 use promptseg_case::CaseFiles;
-use promptseg_volume::{read_image, Geometry, ReadOptions, Volume};
+use promptseg_volume::{read_image, ReadOptions, Volume};
 
 use crate::error::{ApiError, ApiResult};
 
@@ -75,23 +75,6 @@ pub fn decode_upload(bytes: &[u8], ext: &str, field: &str) -> ApiResult<Volume<f
         )));
     }
     Ok(v)
-}
-
-/// Whether `outer`'s field of view covers any of a sample of `inner`'s voxels (the test
-/// `promptseg_case::load_case` applies to ADC and HBV against the T2W).
-pub fn overlaps(outer: &Geometry, inner: &Geometry) -> bool {
-    let step = |n: usize| (n / 8).max(1);
-    for k in (0..inner.dims[2]).step_by(step(inner.dims[2])) {
-        for j in (0..inner.dims[1]).step_by(step(inner.dims[1])) {
-            for i in (0..inner.dims[0]).step_by(step(inner.dims[0])) {
-                let w = inner.index_to_world([i as f64, j as f64, k as f64]);
-                if outer.world_to_voxel(w).is_some() {
-                    return true;
-                }
-            }
-        }
-    }
-    false
 }
 
 pub struct Datastore {
@@ -454,7 +437,7 @@ impl Datastore {
                 for ch in ["adc", "hbv"] {
                     if let Some(p) = of(ch) {
                         let other = read_existing(&p)?;
-                        if !overlaps(&other.geometry, &volume.geometry) {
+                        if !other.geometry.overlaps(&volume.geometry) {
                             return Err(ApiError::bad_request(format!(
                                 "t2w: the case's {ch} does not overlap it in space (check the headers)"
                             )));
@@ -463,7 +446,7 @@ impl Datastore {
                 }
             } else if let Some(p) = of("t2w") {
                 let t2w = read_existing(&p)?;
-                if !overlaps(&volume.geometry, &t2w.geometry) {
+                if !volume.geometry.overlaps(&t2w.geometry) {
                     return Err(ApiError::bad_request(format!(
                         "{channel}: does not overlap the T2W image of '{id}' in space (check the headers)"
                     )));

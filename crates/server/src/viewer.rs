@@ -12,7 +12,7 @@ use promptseg_volume::{io::write_atomic, ReadOptions};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::datastore::{decode_upload, id_components, image_extension, overlaps, SAVED_MASK};
+use crate::datastore::{decode_upload, id_components, image_extension, SAVED_MASK};
 use crate::error::{ApiError, ApiResult};
 use crate::monai::encode_mask;
 use crate::multipart;
@@ -284,7 +284,7 @@ pub async fn upload(
             volumes.push(decode_upload(bytes, ext, ch)?);
         }
         for (n, ch) in [(1, "adc"), (2, "hbv")] {
-            if !overlaps(&volumes[n].geometry, &volumes[0].geometry) {
+            if !volumes[n].geometry.overlaps(&volumes[0].geometry) {
                 return Err(ApiError::bad_request(format!(
                     "{ch}: does not overlap the T2W image in space (check the headers)"
                 )));

@@ -72,6 +72,23 @@ impl Geometry {
         Ok(())
     }
 
+    /// Whether this field of view covers any of a sample of `inner`'s voxels (every eighth
+    /// along each axis): a corners-and-centre test misjudges oblique boxes that cross.
+    pub fn overlaps(&self, inner: &Geometry) -> bool {
+        let step = |n: usize| (n / 8).max(1);
+        for k in (0..inner.dims[2]).step_by(step(inner.dims[2])) {
+            for j in (0..inner.dims[1]).step_by(step(inner.dims[1])) {
+                for i in (0..inner.dims[0]).step_by(step(inner.dims[0])) {
+                    let w = inner.index_to_world([i as f64, j as f64, k as f64]);
+                    if self.world_to_voxel(w).is_some() {
+                        return true;
+                    }
+                }
+            }
+        }
+        false
+    }
+
     pub fn len(&self) -> usize {
         self.dims[0] * self.dims[1] * self.dims[2]
     }
@@ -322,6 +339,15 @@ mod tests {
             assert!((back[a] - ijk[a]).abs() < 1e-9);
         }
         assert_eq!(g.world_to_voxel(w), Some([212, 180, 9]));
+    }
+
+    #[test]
+    fn overlap_of_fields_of_view() {
+        let a = Geometry::axis_aligned([10, 10, 10], [1.0; 3], [0.0; 3]);
+        let half = Geometry::axis_aligned([10, 10, 10], [1.0; 3], [5.0, 5.0, 5.0]);
+        let far = Geometry::axis_aligned([10, 10, 10], [1.0; 3], [100.0, 0.0, 0.0]);
+        assert!(a.overlaps(&half) && half.overlaps(&a));
+        assert!(!a.overlaps(&far) && !far.overlaps(&a));
     }
 
     #[test]
