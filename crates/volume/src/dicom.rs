@@ -78,8 +78,12 @@ fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
 }
 
 /// Explicit-VR value representations whose length field is 4 bytes (after 2 reserved bytes).
-const LONG_VRS: [&[u8; 2]; 13] = [
-    b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV",
+/// Explicit VRs with a 2-byte length. Every other VR, including unknown ones (which the parser
+/// reads as UN), has 2 reserved bytes and a 4-byte length; the pre-scan must agree with the
+/// parser or a mangled VR hides a lying length from it (a fuzzer find).
+const SHORT_VRS: [&[u8; 2]; 21] = [
+    b"AE", b"AS", b"AT", b"CS", b"DA", b"DS", b"DT", b"FL", b"FD", b"IS", b"LO", b"LT", b"PN",
+    b"SH", b"SL", b"SS", b"ST", b"TM", b"UI", b"UL", b"US",
 ];
 
 /// Walks the element headers of a DICOM file (from "DICM" on) and refuses any element whose
@@ -148,7 +152,7 @@ fn check_declared_lengths(body: &[u8]) -> std::result::Result<(), String> {
                 .ok_or("truncated element header")?
                 .try_into()
                 .expect("2 bytes");
-            if LONG_VRS.contains(&&vr) {
+            if !SHORT_VRS.contains(&&vr) {
                 let l = u32_at(pos + 4, bg).ok_or("truncated element header")?;
                 pos += 8;
                 (Some(vr), l)

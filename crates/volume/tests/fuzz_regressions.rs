@@ -27,6 +27,11 @@ fn former_crashes_are_refused_without_panic_or_huge_allocation() {
         };
         let err = result.expect_err(&name).to_string();
         assert!(err.contains(&name), "{err}");
+        if name.starts_with("dicom-oom") {
+            // Refused by the length pre-scan, i.e. before the parser reserved the memory the
+            // lie asked for (the fuzzer ran out of memory there).
+            assert!(err.contains("declares"), "{err}");
+        }
         n += 1;
     }
     assert!(n >= 1);
