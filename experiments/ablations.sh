@@ -8,7 +8,8 @@
 # {0, 0.2, 0.4, 0.6, 1.0} retrains only the agent, on BASE_RUN's surrogate (beta does not enter
 # the surrogate); "T2 only" retrains both stages with channels = "t2_only". Runs go to
 # BASE_RUN-ablations/<name> and are reused when they exist. On a 2-core CPU with presets/cpu.toml
-# each agent takes ~15 min and the T2-only surrogate ~30 min.
+# each agent takes ~15 min and the T2-only surrogate ~30 min. BETAS="0.0 0.4" picks the sweep's
+# values; T2_ONLY=0 leaves that variant out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=$1 PRESET=$2 BASE=$3 REPORT=$4 SPLIT=${5:-}
@@ -25,7 +26,7 @@ variant() { # name, sed expression on the preset
   sed -e "$expr" "$PRESET" > "$out/preset.toml"
   ABLATIONS+=(--ablation "$name=$out")
 }
-for B in 0.0 0.2 0.4 0.6 1.0; do
+for B in ${BETAS:-0.0 0.2 0.4 0.6 1.0}; do
   variant "beta=$B" "s/^beta = [0-9.]*/beta = $B/"
   OUT="$ROOT/beta=$B"
   [ -f "$OUT/surrogate.bpk" ] || cp "$BASE/surrogate.bpk" "$OUT/surrogate.bpk"
@@ -36,6 +37,7 @@ for B in 0.0 0.2 0.4 0.6 1.0; do
     $BIN train agent --data "$DATA" --config "$OUT/preset.toml" --out "$OUT" "${SPLIT_ARGS[@]}" "${HOW[@]}"
   fi
 done
+if [ "${T2_ONLY:-1}" = 1 ]; then
 variant "T2 only" 's/^channels = "all"/channels = "t2_only"/'
 OUT="$ROOT/T2 only"
 for STAGE in surrogate agent; do
@@ -46,4 +48,5 @@ for STAGE in surrogate agent; do
     $BIN train "$STAGE" --data "$DATA" --config "$OUT/preset.toml" --out "$OUT" "${SPLIT_ARGS[@]}" "${HOW[@]}"
   fi
 done
+fi
 $BIN evaluate --data "$DATA" --model "$BASE" --out "$REPORT" "${SPLIT_ARGS[@]}" "${ABLATIONS[@]}"

@@ -286,17 +286,9 @@ pub fn train_surrogate(
         }
         let x = Tensor::<5>::from_data(TensorData::new(xs, [st.batch, 3, pk, pj, pi]), &ad);
         let y = Tensor::<5>::from_data(TensorData::new(ys, [st.batch, 1, pk, pj, pi]), &ad);
-        let loss = soft_dice_loss(sigmoid(unet.forward(x)), y);
         let lr = cosine_lr(step - 1, st.steps, st.learning_rate, st.learning_rate_min);
-        let loss_v = loss
-            .clone()
-            .into_data()
-            .convert::<f32>()
-            .try_into_vec::<f32>()
-            .map(|v| v[0])
-            .unwrap_or(f32::NAN);
-        let grads = GradientsParams::from_grads(loss.backward(), &unet);
-        unet = optim.step(lr, unet, grads);
+        let (next, loss_v) = train_step(unet, &mut optim, x, y, lr);
+        unet = next;
         state.step = step;
         state.recent.push(loss_v);
         let keep = st.validate_every.max(1);
