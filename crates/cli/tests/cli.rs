@@ -73,6 +73,9 @@ fn segment_writes_a_mask_on_the_t2w_grid_that_overlaps_the_expert_lesion() {
         summary["lesions"][0]["prompt_voxel"],
         serde_json::json!([79, 57, 7])
     );
+    // One prompt: its lesion is the whole mask, and its volume the summary's.
+    assert_eq!(summary["lesions"][0]["voxels"], summary["voxels"]);
+    assert_eq!(summary["lesions"][0]["volume_ml"], summary["volume_ml"]);
 }
 
 const DICE_FLOOR: f64 = 0.80;

@@ -74,8 +74,13 @@ pub struct LesionReport {
     pub seeds_visited: Vec<[i64; 3]>,
     pub final_seed: [i64; 3],
     pub final_seed_lps_mm: [f64; 3],
-    /// Voxels of this lesion's mask on the working grid, before suppression.
+    /// Voxels of this lesion's mask on the working grid, before suppression (compared with
+    /// the negative-call threshold of one growth neighbourhood).
     pub working_voxels: usize,
+    /// This lesion's mask on the T2W grid (0 when suppressed as negative); lesions that
+    /// overlap count their shared voxels in each.
+    pub voxels: usize,
+    pub volume_ml: f64,
     /// Below the neighbourhood-size threshold: this prompt found no lesion.
     pub negative: bool,
     pub reused_window: bool,
@@ -274,11 +279,13 @@ pub fn segment(
 
         let t = Instant::now();
         let negative = traj.voxels < threshold;
+        let mut t2w_voxels = 0;
         if !(negative && opts.suppress_small) {
             let on_work = Volume::new(window.geometry().clone(), traj.mask.clone());
             let back = resample_nearest(&on_work, t2w, 0);
             for (u, m) in union.data.iter_mut().zip(&back.volume.data) {
                 *u |= *m;
+                t2w_voxels += (*m != 0) as usize;
             }
         }
         if let (Some(p), Some(e)) = (probability.as_mut(), entropy.as_mut()) {
@@ -317,6 +324,8 @@ pub fn segment(
             final_seed,
             final_seed_lps_mm,
             working_voxels: traj.voxels,
+            voxels: t2w_voxels,
+            volume_ml: t2w_voxels as f64 * t2w.voxel_volume_ml(),
             negative,
             reused_window: reuse.is_some(),
             timings: if reuse.is_some() {
