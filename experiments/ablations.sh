@@ -20,15 +20,15 @@ BIN=target/release/promptseg
 ROOT="$BASE-ablations"
 mkdir -p "$ROOT"
 ABLATIONS=()
-variant() { # name, sed expression on the preset
-  local name=$1 expr=$2 out="$ROOT/$1"
+variant() { # name (no '='), folder, sed expression on the preset
+  local name=$1 out="$ROOT/$2" expr=$3
   mkdir -p "$out"
   sed -e "$expr" "$PRESET" > "$out/preset.toml"
   ABLATIONS+=(--ablation "$name=$out")
 }
 for B in ${BETAS:-0.0 0.2 0.4 0.6 1.0}; do
-  variant "beta=$B" "s/^beta = [0-9.]*/beta = $B/"
-  OUT="$ROOT/beta=$B"
+  variant "beta $B" "beta-$B" "s/^beta = [0-9.]*/beta = $B/"
+  OUT="$ROOT/beta-$B"
   [ -f "$OUT/surrogate.bpk" ] || cp "$BASE/surrogate.bpk" "$OUT/surrogate.bpk"
   if ! grep -q '"agent"' "$OUT/training.json" 2>/dev/null; then
     HOW=()
@@ -38,8 +38,8 @@ for B in ${BETAS:-0.0 0.2 0.4 0.6 1.0}; do
   fi
 done
 if [ "${T2_ONLY:-1}" = 1 ]; then
-variant "T2 only" 's/^channels = "all"/channels = "t2_only"/'
-OUT="$ROOT/T2 only"
+variant "T2 only" "t2-only" 's/^channels = "all"/channels = "t2_only"/'
+OUT="$ROOT/t2-only"
 for STAGE in surrogate agent; do
   if ! grep -q "\"$STAGE\"" "$OUT/training.json" 2>/dev/null; then
     HOW=()

@@ -50,7 +50,7 @@ pub struct Args {
     /// by the same code. Repeatable.
     #[arg(long, value_parser = name_path)]
     pub external: Vec<(String, PathBuf)>,
-    /// Ablation NAME=RUN_DIR: a trained model folder (e.g. β = 0, T2-only); its agent is
+    /// Ablation NAME=RUN_DIR (NAME without '='): a trained model folder (e.g. β = 0, T2-only); its agent is
     /// evaluated like the full method. Repeatable. "no prompting" is always added.
     #[arg(long, value_parser = name_path)]
     pub ablation: Vec<(String, PathBuf)>,
