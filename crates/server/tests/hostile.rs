@@ -25,21 +25,6 @@ fn put(s: &Server, target: &str, fields: &[(&str, &str)], files: &[(&str, &str, 
     )
 }
 
-fn post_multipart(s: &Server, target: &str, files: &[(&str, &str, &[u8])]) -> Reply {
-    let body = monai_multipart(&[], files);
-    let len = body.len().to_string();
-    request(
-        s.addr,
-        "POST",
-        target,
-        &[
-            ("content-type", &monai_content_type()),
-            ("content-length", &len),
-        ],
-        &body,
-    )
-}
-
 fn detail(r: &Reply) -> String {
     r.json()["detail"].as_str().unwrap_or("").to_string()
 }

@@ -33,17 +33,12 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 }
 
 fn upload(s: &Server, image: &str, params: &str, name: &str, bytes: &[u8]) -> Reply {
-    let body = monai_multipart(&[("params", params)], &[("file", name, bytes)]);
-    let len = body.len().to_string();
-    request(
-        s.addr,
+    send_multipart(
+        s,
         "PUT",
         &format!("/datastore/?image={image}"),
-        &[
-            ("content-type", &monai_content_type()),
-            ("content-length", &len),
-        ],
-        &body,
+        &[("params", params)],
+        &[("file", name, bytes)],
     )
 }
 
@@ -188,18 +183,7 @@ fn bad_uploads_are_refused_and_change_nothing() {
         upload(&s, "x", "{\"channel\": \"dwi2\"}", "x.nii.gz", b"abc").status,
         400
     );
-    let body = monai_multipart(&[("params", "{}")], &[]);
-    let len = body.len().to_string();
-    let r = request(
-        s.addr,
-        "PUT",
-        "/datastore/?image=x",
-        &[
-            ("content-type", &monai_content_type()),
-            ("content-length", &len),
-        ],
-        &body,
-    );
+    let r = send_multipart(&s, "PUT", "/datastore/?image=x", &[("params", "{}")], &[]);
     assert_eq!(r.status, 400);
     // Not multipart at all.
     let r = request(
@@ -218,18 +202,7 @@ fn bad_uploads_are_refused_and_change_nothing() {
         ("adc", "adc.nii.gz", &t2w[..100]),
         ("hbv", "hbv.nii.gz", &hbv),
     ];
-    let body = monai_multipart(&[], &parts);
-    let len = body.len().to_string();
-    let r = request(
-        s.addr,
-        "POST",
-        "/api/upload?id=newcase",
-        &[
-            ("content-type", &monai_content_type()),
-            ("content-length", &len),
-        ],
-        &body,
-    );
+    let r = post_multipart(&s, "/api/upload?id=newcase", &parts);
     assert_eq!(r.status, 400, "{}", r.text());
     assert!(
         r.json()["detail"].as_str().unwrap().starts_with("adc:"),
@@ -239,32 +212,12 @@ fn bad_uploads_are_refused_and_change_nothing() {
     // An existing case is never replaced.
     let adc = std::fs::read(data.path().join(CASE).join("adc.nii.gz")).unwrap();
     parts[1] = ("adc", "adc.nii.gz", &adc);
-    let body = monai_multipart(&[], &parts);
-    let len = body.len().to_string();
-    let r = request(
-        s.addr,
-        "POST",
-        &format!("/api/upload?id={CASE}"),
-        &[
-            ("content-type", &monai_content_type()),
-            ("content-length", &len),
-        ],
-        &body,
-    );
+    let r = post_multipart(&s, &format!("/api/upload?id={CASE}"), &parts);
     assert_eq!(r.status, 409, "{}", r.text());
     assert_eq!(listing(data.path()), before, "datastore unchanged");
 
     // A good three-file upload makes a new case that segments.
-    let r = request(
-        s.addr,
-        "POST",
-        "/api/upload?id=newcase",
-        &[
-            ("content-type", &monai_content_type()),
-            ("content-length", &len),
-        ],
-        &body,
-    );
+    let r = post_multipart(&s, "/api/upload?id=newcase", &parts);
     assert_eq!(r.status, 200, "{}", r.text());
     let r = request(
         s.addr,

@@ -249,3 +249,29 @@ pub fn reference_mask(case_dir: &Path, points: &[[i64; 3]], models: &Models) -> 
     .unwrap()
     .mask
 }
+
+/// A multipart request as the MONAI Label client builds it (its boundary, its headers).
+pub fn send_multipart(
+    s: &Server,
+    method: &str,
+    target: &str,
+    fields: &[(&str, &str)],
+    files: &[(&str, &str, &[u8])],
+) -> Reply {
+    let body = monai_multipart(fields, files);
+    let len = body.len().to_string();
+    request(
+        s.addr,
+        method,
+        target,
+        &[
+            ("content-type", &monai_content_type()),
+            ("content-length", &len),
+        ],
+        &body,
+    )
+}
+
+pub fn post_multipart(s: &Server, target: &str, files: &[(&str, &str, &[u8])]) -> Reply {
+    send_multipart(s, "POST", target, &[], files)
+}
